@@ -1,0 +1,231 @@
+// Domain types shared by the reader, the prober, the planner and the actor.
+// Nothing here does I/O.
+
+/** How the checker takes an instance out of rotation in one Cloud Map service. */
+export type ActionMode = "deregister" | "custom-status" | "observe";
+
+/** Configured action; `auto` resolves per service from its health-check config. */
+export type ActionSetting = ActionMode | "auto";
+
+export type CheckProtocol = "http" | "https" | "tcp";
+
+/** Inclusive HTTP status range accepted as healthy. */
+export interface StatusRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** How to probe the instances of one service. */
+export interface CheckSpec {
+  readonly protocol: CheckProtocol;
+  /** HTTP(S) path, starting with `/`. Ignored for TCP. */
+  readonly path: string;
+  /** Port to probe; undefined means the instance's `AWS_INSTANCE_PORT`. */
+  readonly port: number | undefined;
+  /** Accepted HTTP status ranges (any match is healthy). */
+  readonly expectedStatus: readonly StatusRange[];
+  readonly timeoutMs: number;
+}
+
+/** Decision thresholds and safety limits for one service. */
+export interface ServicePolicy {
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+  readonly startupGraceMs: number;
+  readonly maxUnhealthyPercent: number;
+  readonly action: ActionSetting;
+}
+
+/** Whole-cycle limits that protect against the checker's own faults. */
+export interface GlobalPolicy {
+  /** Fraction (0-100) of failed probes above which a cycle counts as degraded. */
+  readonly degradedFailPercent: number;
+  /** Fewer probed instances than this never make a cycle degraded. */
+  readonly degradedMinInstances: number;
+}
+
+/** A Cloud Map service as the checker sees it. */
+export interface ServiceInfo {
+  readonly id: string;
+  readonly arn: string;
+  readonly name: string;
+  readonly namespaceId: string;
+  /** True when the service was created with `HealthCheckCustomConfig`. */
+  readonly customHealth: boolean;
+  /** ECS service behind it, from the `Managed by arn:aws:ecs:...` description. */
+  readonly ecsService: EcsServiceRef | undefined;
+}
+
+export interface EcsServiceRef {
+  readonly arn: string;
+  readonly cluster: string;
+  readonly serviceName: string;
+}
+
+/** One Cloud Map instance with its full attribute set (needed to re-register it). */
+export interface InstanceRecord {
+  readonly serviceId: string;
+  readonly instanceId: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** ECS task state relevant to health decisions. */
+export interface TaskInfo {
+  readonly taskArn: string;
+  readonly clusterArn: string;
+  readonly lastStatus: string;
+  readonly desiredStatus: string;
+  /** HEALTHY | UNHEALTHY | UNKNOWN, or undefined when ECS reports none. */
+  readonly healthStatus: string | undefined;
+  /** Epoch ms. */
+  readonly startedAt: number | undefined;
+  /** e.g. `service:NAME` for service tasks. */
+  readonly group: string | undefined;
+}
+
+/** What ECS told us about an instance's task this cycle. */
+export type TaskLookup =
+  | { readonly kind: "task"; readonly task: TaskInfo }
+  /** DescribeTasks answered, and the task does not exist. */
+  | { readonly kind: "missing" }
+  /** DescribeTasks could not be called or failed: transient, decide nothing from it. */
+  | { readonly kind: "unavailable" }
+  /** The instance is not an ECS task (no cluster known): probe only. */
+  | { readonly kind: "not-ecs" };
+
+/** Where to probe an instance, or why it cannot be probed. */
+export type ProbeTarget =
+  | { readonly ok: true; readonly host: string; readonly port: number }
+  | { readonly ok: false; readonly problem: string };
+
+export interface ProbeResult {
+  readonly ok: boolean;
+  /** Short human-readable outcome: `HTTP 200`, `timeout after 2000ms`, `ECONNREFUSED`. */
+  readonly detail: string;
+  readonly latencyMs: number;
+  /** Epoch ms when the probe finished. */
+  readonly at: number;
+}
+
+/** Cloud Map health status of an instance in a custom-health service. */
+export type CustomStatus = "HEALTHY" | "UNHEALTHY" | "UNKNOWN";
+
+/** Everything the planner needs to know about one instance this cycle. */
+export interface InstanceObservation {
+  readonly key: string;
+  readonly record: InstanceRecord;
+  /** True when the instance is currently listed in Cloud Map. */
+  readonly registered: boolean;
+  /** Custom health status last read from Cloud Map (custom-health services only). */
+  readonly customStatus: CustomStatus | undefined;
+  readonly task: TaskLookup;
+  /** Undefined when the instance could not be probed (bad input) this cycle. */
+  readonly probe: ProbeResult | undefined;
+  /** Set when the instance is malformed and is skipped. */
+  readonly problem: string | undefined;
+  /** Epoch ms of the Cloud Map listing that `registered`/`customStatus` come from. */
+  readonly observedAt: number;
+}
+
+export interface ServiceObservation {
+  readonly service: ServiceInfo;
+  readonly policy: ServicePolicy;
+  readonly instances: readonly InstanceObservation[];
+}
+
+export type Verdict = "healthy" | "unhealthy";
+
+/** Per-instance memory across cycles. */
+export interface InstanceState {
+  readonly key: string;
+  readonly serviceId: string;
+  readonly instanceId: string;
+  /** Full attributes, kept so a deregistered instance can be re-registered as it was. */
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly verdict: Verdict;
+  readonly consecutiveFailures: number;
+  readonly consecutiveSuccesses: number;
+  /** Epoch ms the checker first saw the instance. */
+  readonly firstSeen: number;
+  /** Whether Cloud Map hands it out (registered and, for custom health, HEALTHY). */
+  readonly inRotation: boolean;
+  /** True when the checker itself took it out (so it may put it back). */
+  readonly removedByChecker: boolean;
+  /** Epoch ms of the removal (used for idempotent re-registration tokens). */
+  readonly removedAt: number | undefined;
+  /** Epoch ms of the checker's last successful mutation of this instance. */
+  readonly mutatedAt: number | undefined;
+  readonly removalReason: string | undefined;
+  readonly lastProbe: ProbeResult | undefined;
+  /** Epoch ms the verdict last changed to unhealthy. */
+  readonly unhealthySince: number | undefined;
+}
+
+export type Action =
+  | {
+      readonly kind: "deregister";
+      readonly key: string;
+      readonly serviceId: string;
+      readonly serviceName: string;
+      readonly instanceId: string;
+      readonly attributes: Readonly<Record<string, string>>;
+      readonly reason: string;
+      readonly dryRun: boolean;
+    }
+  | {
+      readonly kind: "register";
+      readonly key: string;
+      readonly serviceId: string;
+      readonly serviceName: string;
+      readonly instanceId: string;
+      readonly attributes: Readonly<Record<string, string>>;
+      /** Stable per removal, so a retried registration is idempotent. */
+      readonly creatorRequestId: string;
+      readonly reason: string;
+      readonly dryRun: boolean;
+    }
+  | {
+      readonly kind: "set-status";
+      readonly key: string;
+      readonly serviceId: string;
+      readonly serviceName: string;
+      readonly instanceId: string;
+      readonly status: "HEALTHY" | "UNHEALTHY";
+      readonly reason: string;
+      readonly dryRun: boolean;
+    };
+
+/** A decision the planner wanted but a safety rule held back. */
+export interface Hold {
+  readonly key: string;
+  readonly serviceName: string;
+  readonly instanceId: string;
+  readonly rule: "max-unhealthy-percent" | "last-instance" | "degraded" | "task-not-running";
+  readonly detail: string;
+}
+
+/** An instance the planner skipped (malformed, unknown task), reported once per cause. */
+export interface Skip {
+  readonly key: string;
+  readonly serviceName: string;
+  readonly instanceId: string;
+  readonly problem: string;
+}
+
+export interface Plan {
+  readonly actions: readonly Action[];
+  readonly holds: readonly Hold[];
+  readonly skips: readonly Skip[];
+  /** State after this cycle, assuming no action is applied yet (see `applyAction`). */
+  readonly state: ReadonlyMap<string, InstanceState>;
+  /** Keys whose state should be dropped (task gone and nothing left to do). */
+  readonly forget: readonly string[];
+  readonly degraded: boolean;
+  /** Service-level problems (for example an action that cannot work on that service). */
+  readonly warnings: readonly string[];
+  readonly probeStats: { readonly probed: number; readonly failed: number };
+}
+
+export function instanceKey(serviceId: string, instanceId: string): string {
+  return `${serviceId}/${instanceId}`;
+}

@@ -1,0 +1,324 @@
+// The pure decision step: observations + remembered state + policy -> actions.
+// No I/O and no clock: `now` comes in with the input, so every scenario is testable.
+
+import type {
+  Action,
+  ActionMode,
+  GlobalPolicy,
+  Hold,
+  InstanceObservation,
+  InstanceState,
+  Plan,
+  ServiceInfo,
+  ServiceObservation,
+  Skip,
+  TaskLookup,
+} from "../domain/types";
+import { registrationToken } from "./apply";
+import { canServe, describeTask, isEcsUnhealthy, isGone, isGoingAway } from "./task-signals";
+
+export interface PlanInput {
+  readonly now: number;
+  readonly services: readonly ServiceObservation[];
+  readonly state: ReadonlyMap<string, InstanceState>;
+  readonly global: GlobalPolicy;
+  /**
+   * How long after its own mutation the checker trusts its state over a Cloud Map listing
+   * (Cloud Map applies changes asynchronously, so an early listing can be stale).
+   */
+  readonly settleMs: number;
+}
+
+/** `auto` picks the lever the service supports; an explicit setting wins. */
+export function resolveActionMode(
+  service: ServiceInfo,
+  setting: ServiceObservation["policy"]["action"],
+): { mode: ActionMode; warning?: string } {
+  if (setting === "auto") return { mode: service.customHealth ? "custom-status" : "deregister" };
+  if (setting === "custom-status" && !service.customHealth) {
+    return {
+      mode: "observe",
+      warning:
+        `service ${service.name} (${service.id}) has no custom health config, so action ` +
+        `custom-status cannot work there (Cloud Map answers CustomHealthNotFound); observing only`,
+    };
+  }
+  return { mode: setting };
+}
+
+interface Evaluated {
+  readonly obs: InstanceObservation;
+  readonly next: InstanceState;
+  readonly goingAway: boolean;
+}
+
+export function plan(input: PlanInput): Plan {
+  const probeStats = countProbes(input.services);
+  const degraded =
+    probeStats.probed >= input.global.degradedMinInstances &&
+    probeStats.failed * 100 > probeStats.probed * input.global.degradedFailPercent;
+
+  const out = {
+    state: new Map(input.state),
+    actions: [] as Action[],
+    holds: [] as Hold[],
+    skips: [] as Skip[],
+    forget: [] as string[],
+    warnings: [] as string[],
+  };
+  for (const svc of input.services) planService(svc, input, degraded, out);
+  for (const key of out.forget) out.state.delete(key);
+  return { ...out, degraded, probeStats };
+}
+
+function countProbes(services: readonly ServiceObservation[]): { probed: number; failed: number } {
+  let probed = 0;
+  let failed = 0;
+  for (const svc of services) {
+    for (const obs of svc.instances) {
+      if (obs.probe === undefined || obs.problem !== undefined) continue;
+      probed++;
+      if (!obs.probe.ok) failed++;
+    }
+  }
+  return { probed, failed };
+}
+
+type Out = {
+  state: Map<string, InstanceState>;
+  actions: Action[];
+  holds: Hold[];
+  skips: Skip[];
+  forget: string[];
+  warnings: string[];
+};
+
+function planService(svc: ServiceObservation, input: PlanInput, degraded: boolean, out: Out): void {
+  const { mode, warning } = resolveActionMode(svc.service, svc.policy.action);
+  if (warning) out.warnings.push(warning);
+  const serviceName = svc.service.name;
+  const evaluated: Evaluated[] = [];
+
+  for (const obs of svc.instances) {
+    const prev = input.state.get(obs.key);
+    const skip = (problem: string): void => {
+      out.skips.push({ key: obs.key, serviceName, instanceId: obs.record.instanceId, problem });
+    };
+    if (!obs.registered) {
+      // Not in Cloud Map: only instances the checker took out are worth remembering.
+      const recentlyMutated =
+        prev?.mutatedAt !== undefined && input.now - prev.mutatedAt < input.settleMs;
+      const ours = prev !== undefined && prev.removedByChecker && mode === "deregister";
+      if (prev === undefined || (!ours && !recentlyMutated) || (ours && isGone(obs.task))) {
+        if (prev !== undefined) out.forget.push(obs.key);
+        continue;
+      }
+    }
+    if (obs.problem !== undefined) {
+      skip(obs.problem);
+      continue;
+    }
+    if (obs.registered && obs.task.kind === "missing") {
+      skip(`ECS task ${obs.record.instanceId} not found (unknown task)`);
+      continue;
+    }
+
+    const base = prev ?? initialState(obs, svc.service, input.now);
+    const next = observe(base, obs, svc, mode, input, degraded);
+    out.state.set(obs.key, next);
+    evaluated.push({ obs, next, goingAway: isGoingAway(obs.task) });
+  }
+
+  const act = (e: Evaluated, takeOut: boolean, reason: string): void => {
+    out.actions.push(makeAction(e, svc.service, mode, takeOut, reason));
+  };
+  const hold = (e: Evaluated, rule: Hold["rule"], detail: string): void => {
+    out.holds.push({
+      key: e.obs.key,
+      serviceName,
+      instanceId: e.obs.record.instanceId,
+      rule,
+      detail,
+    });
+  };
+
+  // Going-away tasks leave at once: ECS, not our probes, says so, and they stop serving anyway.
+  for (const e of evaluated) {
+    if (e.goingAway && e.next.inRotation) {
+      act(e, true, `ECS task is going away (${describeTask(e.obs.task)})`);
+    }
+  }
+
+  // Recoveries.
+  for (const e of evaluated) {
+    if (e.goingAway || e.next.verdict !== "healthy" || e.next.inRotation) continue;
+    if (mode === "deregister" && !e.next.removedByChecker) continue;
+    if (!canServe(e.obs.task)) {
+      hold(e, "task-not-running", `healthy again but not put back: ${describeTask(e.obs.task)}`);
+    } else if (degraded) {
+      hold(e, "degraded", "checker degraded this cycle: not putting back");
+    } else {
+      act(e, false, `${e.next.consecutiveSuccesses} consecutive successful checks`);
+    }
+  }
+
+  // Removals, within the cap. Going-away tasks neither count toward it nor consume it.
+  const active = evaluated.filter((e) => !e.goingAway);
+  const total = active.length;
+  let outOfRotation = active.filter((e) => !e.next.inRotation).length;
+  const capOut = Math.floor((total * svc.policy.maxUnhealthyPercent) / 100);
+  const candidates = active
+    .filter((e) => e.next.verdict === "unhealthy" && e.next.inRotation)
+    .sort(
+      (a, b) =>
+        (a.next.unhealthySince ?? 0) - (b.next.unhealthySince ?? 0) ||
+        a.obs.key.localeCompare(b.obs.key),
+    );
+  for (const e of candidates) {
+    if (degraded) {
+      hold(e, "degraded", "checker degraded this cycle: most probes failed at once");
+    } else if (outOfRotation >= total - 1) {
+      hold(e, "last-instance", `would leave ${serviceName} with no instance in rotation`);
+    } else if (outOfRotation >= capOut) {
+      hold(
+        e,
+        "max-unhealthy-percent",
+        `${outOfRotation}/${total} already out of rotation (max ${svc.policy.maxUnhealthyPercent}%)`,
+      );
+    } else {
+      act(e, true, removalReason(e));
+      outOfRotation++;
+    }
+  }
+}
+
+function initialState(obs: InstanceObservation, service: ServiceInfo, now: number): InstanceState {
+  const inRotation = observedInRotation(obs, service);
+  return {
+    key: obs.key,
+    serviceId: obs.record.serviceId,
+    instanceId: obs.record.instanceId,
+    attributes: obs.record.attributes,
+    verdict: inRotation ? "healthy" : "unhealthy",
+    consecutiveFailures: 0,
+    consecutiveSuccesses: 0,
+    firstSeen: now,
+    inRotation,
+    removedByChecker: false,
+    removedAt: undefined,
+    mutatedAt: undefined,
+    removalReason: undefined,
+    lastProbe: undefined,
+    unhealthySince: inRotation ? undefined : now,
+  };
+}
+
+function observedInRotation(obs: InstanceObservation, service: ServiceInfo): boolean {
+  if (!obs.registered) return false;
+  return service.customHealth ? obs.customStatus !== "UNHEALTHY" : true;
+}
+
+/** Fold this cycle's observation into the instance's state (counters, verdict, rotation). */
+function observe(
+  base: InstanceState,
+  obs: InstanceObservation,
+  svc: ServiceObservation,
+  mode: ActionMode,
+  input: PlanInput,
+  degraded: boolean,
+): InstanceState {
+  const { now } = input;
+  let { inRotation, removedByChecker } = base;
+  // Trust Cloud Map over our memory once a listing is newer than our last change has had
+  // time to settle: someone else (ECS, an operator) may have put the instance back.
+  // Observe mode never changes Cloud Map, so its simulated rotation is kept as is.
+  const settled = base.mutatedAt === undefined || obs.observedAt >= base.mutatedAt + input.settleMs;
+  if (mode !== "observe" && settled && base.mutatedAt !== undefined) {
+    inRotation = observedInRotation(obs, svc.service);
+    if (inRotation) removedByChecker = false;
+  }
+
+  let failures = base.consecutiveFailures;
+  let successes = base.consecutiveSuccesses;
+  let verdict = base.verdict;
+  let unhealthySince = base.unhealthySince;
+
+  if (isGoingAway(obs.task)) {
+    verdict = "unhealthy";
+    unhealthySince ??= now;
+  } else if (!degraded) {
+    const ecsUnhealthy = isEcsUnhealthy(obs.task);
+    const failing = ecsUnhealthy || (obs.probe !== undefined && !obs.probe.ok);
+    const succeeding = !ecsUnhealthy && obs.probe !== undefined && obs.probe.ok;
+    if (failing) {
+      successes = 0;
+      if (!inGrace(base, obs.task, svc.policy.startupGraceMs, now)) failures++;
+    } else if (succeeding) {
+      successes++;
+      failures = 0;
+    }
+    if (verdict === "healthy" && failures >= svc.policy.unhealthyThreshold) {
+      verdict = "unhealthy";
+      unhealthySince = now;
+    } else if (verdict === "unhealthy" && successes >= svc.policy.healthyThreshold) {
+      verdict = "healthy";
+      unhealthySince = undefined;
+    }
+  }
+
+  return {
+    ...base,
+    attributes: obs.registered ? obs.record.attributes : base.attributes,
+    verdict,
+    consecutiveFailures: failures,
+    consecutiveSuccesses: successes,
+    inRotation,
+    removedByChecker,
+    lastProbe: obs.probe ?? base.lastProbe,
+    unhealthySince,
+  };
+}
+
+function inGrace(base: InstanceState, task: TaskLookup, graceMs: number, now: number): boolean {
+  const since = task.kind === "task" && task.task.startedAt !== undefined ? task.task.startedAt : base.firstSeen;
+  return now - since < graceMs;
+}
+
+function removalReason(e: Evaluated): string {
+  if (isEcsUnhealthy(e.obs.task)) return "ECS reports the task UNHEALTHY";
+  const last = e.next.lastProbe?.detail ?? "no probe";
+  return `${e.next.consecutiveFailures} consecutive failed checks (last: ${last})`;
+}
+
+function makeAction(
+  e: Evaluated,
+  service: ServiceInfo,
+  mode: ActionMode,
+  takeOut: boolean,
+  reason: string,
+): Action {
+  const common = {
+    key: e.obs.key,
+    serviceId: e.next.serviceId,
+    serviceName: service.name,
+    instanceId: e.next.instanceId,
+    reason,
+    dryRun: mode === "observe",
+  };
+  // Observe mode reports the action the service's own lever would take.
+  const statusLever = mode === "custom-status" || (mode === "observe" && service.customHealth);
+  if (statusLever) {
+    return { ...common, kind: "set-status", status: takeOut ? "UNHEALTHY" : "HEALTHY" };
+  }
+  if (takeOut) return { ...common, kind: "deregister", attributes: e.next.attributes };
+  return {
+    ...common,
+    kind: "register",
+    attributes: e.next.attributes,
+    creatorRequestId: registrationToken(
+      e.next.serviceId,
+      e.next.instanceId,
+      e.next.removedAt ?? e.next.firstSeen,
+    ),
+  };
+}

@@ -1,0 +1,81 @@
+// Narrow interfaces between the checker's core and the outside world.
+// Only the entry point (cli.ts) builds AWS-backed implementations of these.
+
+import type {
+  CheckSpec,
+  CustomStatus,
+  InstanceRecord,
+  InstanceState,
+  ProbeResult,
+  ProbeTarget,
+  ServiceInfo,
+  TaskLookup,
+} from "./domain/types";
+
+export interface NamespaceInfo {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** Cloud Map reads and writes the checker needs, and nothing more. */
+export interface CloudMapPort {
+  /** Resolve a namespace given its ID (`ns-...`) or its name. */
+  resolveNamespace(idOrName: string): Promise<NamespaceInfo>;
+  /** Every service in the namespace (all pages). */
+  listServices(namespaceId: string): Promise<ServiceInfo[]>;
+  /** Every instance of a service (all pages), with full attributes. */
+  listInstances(serviceId: string): Promise<InstanceRecord[]>;
+  /** Cheap data-plane revision token; compare for equality only. */
+  discoverRevision(namespaceName: string, serviceName: string): Promise<string>;
+  /** Custom health statuses of a service's instances (all pages). */
+  getHealthStatuses(serviceId: string): Promise<Map<string, CustomStatus>>;
+  deregisterInstance(serviceId: string, instanceId: string): Promise<void>;
+  registerInstance(
+    serviceId: string,
+    instanceId: string,
+    attributes: Readonly<Record<string, string>>,
+    creatorRequestId: string,
+  ): Promise<void>;
+  setCustomHealthStatus(
+    serviceId: string,
+    instanceId: string,
+    status: "HEALTHY" | "UNHEALTHY",
+  ): Promise<void>;
+}
+
+export interface TaskRef {
+  /** Cluster name or ARN. */
+  readonly cluster: string;
+  /** Task ID or ARN. */
+  readonly taskId: string;
+}
+
+export interface EcsPort {
+  /**
+   * Describe tasks, batching as the API requires. Returns a lookup per input task ID;
+   * a task whose batch failed is `unavailable`, never `missing`.
+   */
+  describeTasks(refs: readonly TaskRef[]): Promise<Map<string, TaskLookup>>;
+}
+
+export interface Prober {
+  probe(target: ProbeTarget & { ok: true }, check: CheckSpec, signal?: AbortSignal): Promise<ProbeResult>;
+}
+
+/** Injectable time source, so the loop and the planner are testable. */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Where per-instance state lives across cycles. In-memory today; a durable store
+ * (DynamoDB) slots in behind the same interface so removals survive restarts.
+ */
+export interface StateStore {
+  load(namespaceId: string): Promise<Map<string, InstanceState>>;
+  /** Persist the records of instances the checker has taken out (before acting). */
+  put(namespaceId: string, state: InstanceState): Promise<void>;
+  delete(namespaceId: string, key: string): Promise<void>;
+}
