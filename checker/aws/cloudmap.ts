@@ -1,0 +1,167 @@
+// CloudMapPort over the AWS SDK. Pages everything; filters client-side too (cheap, and
+// correct whether or not the server honours the filter).
+
+import {
+  DeregisterInstanceCommand,
+  DiscoverInstancesRevisionCommand,
+  GetInstancesHealthStatusCommand,
+  GetNamespaceCommand,
+  GetServiceCommand,
+  ListInstancesCommand,
+  ListNamespacesCommand,
+  ListServicesCommand,
+  RegisterInstanceCommand,
+  UpdateInstanceCustomHealthStatusCommand,
+  type ServiceDiscoveryClient,
+} from "@aws-sdk/client-servicediscovery";
+import type { CustomStatus, EcsServiceRef, InstanceRecord, ServiceInfo } from "../domain/types";
+import type { CloudMapPort, NamespaceInfo } from "../ports";
+
+const ECS_MANAGED = /Managed by (arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/([^/\s]+)\/([^/\s]+))/;
+
+/** The ECS service behind a Service Connect-created Cloud Map service, from its description. */
+export function parseEcsManagedDescription(description: string | undefined): EcsServiceRef | undefined {
+  const m = description ? ECS_MANAGED.exec(description) : null;
+  if (!m) return undefined;
+  return { arn: m[1]!, cluster: m[2]!, serviceName: m[3]! };
+}
+
+export class SdkCloudMap implements CloudMapPort {
+  /** A service never moves between namespaces, so one GetService per service is enough. */
+  private readonly namespaces = new Map<string, string>();
+
+  constructor(private readonly client: ServiceDiscoveryClient) {}
+
+  /**
+   * ServiceSummary carries no namespace ID. AWS honours the NAMESPACE_ID filter, but a server
+   * that ignores it (an emulator, a proxy) must never lead us to act on another namespace.
+   */
+  private async namespaceOf(serviceId: string): Promise<string | undefined> {
+    let ns = this.namespaces.get(serviceId);
+    if (ns === undefined) {
+      const out = await this.client.send(new GetServiceCommand({ Id: serviceId }));
+      ns = out.Service?.NamespaceId;
+      if (ns !== undefined) this.namespaces.set(serviceId, ns);
+    }
+    return ns;
+  }
+
+  async resolveNamespace(idOrName: string): Promise<NamespaceInfo> {
+    if (/^ns-[0-9a-z]+$/.test(idOrName)) {
+      const out = await this.client.send(new GetNamespaceCommand({ Id: idOrName }));
+      return { id: out.Namespace!.Id!, name: out.Namespace!.Name! };
+    }
+    const matches: NamespaceInfo[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListNamespacesCommand({ NextToken, MaxResults: 100 }));
+      for (const ns of page.Namespaces ?? []) {
+        if (ns.Name === idOrName && ns.Id) matches.push({ id: ns.Id, name: ns.Name });
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    if (matches.length === 0) throw new Error(`no Cloud Map namespace named "${idOrName}"`);
+    if (matches.length > 1) {
+      throw new Error(
+        `several namespaces are named "${idOrName}" (${matches.map((m) => m.id).join(", ")}): pass the ID`,
+      );
+    }
+    return matches[0]!;
+  }
+
+  async listServices(namespaceId: string): Promise<ServiceInfo[]> {
+    const out: ServiceInfo[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListServicesCommand({
+          NextToken,
+          MaxResults: 100,
+          Filters: [{ Name: "NAMESPACE_ID", Values: [namespaceId], Condition: "EQ" }],
+        }),
+      );
+      for (const s of page.Services ?? []) {
+        if (!s.Id || !s.Name || !s.Arn) continue;
+        if ((await this.namespaceOf(s.Id)) !== namespaceId) continue;
+        out.push({
+          id: s.Id,
+          arn: s.Arn,
+          name: s.Name,
+          namespaceId,
+          customHealth: s.HealthCheckCustomConfig !== undefined,
+          ecsService: parseEcsManagedDescription(s.Description),
+        });
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return out;
+  }
+
+  async listInstances(serviceId: string): Promise<InstanceRecord[]> {
+    const out: InstanceRecord[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListInstancesCommand({ ServiceId: serviceId, NextToken, MaxResults: 100 }),
+      );
+      for (const i of page.Instances ?? []) {
+        if (!i.Id) continue;
+        out.push({ serviceId, instanceId: i.Id, attributes: { ...(i.Attributes ?? {}) } });
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return out;
+  }
+
+  async discoverRevision(namespaceName: string, serviceName: string): Promise<string> {
+    const out = await this.client.send(
+      new DiscoverInstancesRevisionCommand({ NamespaceName: namespaceName, ServiceName: serviceName }),
+    );
+    return String(out.InstancesRevision);
+  }
+
+  async getHealthStatuses(serviceId: string): Promise<Map<string, CustomStatus>> {
+    const out = new Map<string, CustomStatus>();
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new GetInstancesHealthStatusCommand({ ServiceId: serviceId, NextToken, MaxResults: 100 }),
+      );
+      for (const [id, status] of Object.entries(page.Status ?? {})) {
+        out.set(id, status === "HEALTHY" || status === "UNHEALTHY" ? status : "UNKNOWN");
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return out;
+  }
+
+  async deregisterInstance(serviceId: string, instanceId: string): Promise<void> {
+    await this.client.send(new DeregisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId }));
+  }
+
+  async registerInstance(
+    serviceId: string,
+    instanceId: string,
+    attributes: Readonly<Record<string, string>>,
+    creatorRequestId: string,
+  ): Promise<void> {
+    await this.client.send(
+      new RegisterInstanceCommand({
+        ServiceId: serviceId,
+        InstanceId: instanceId,
+        Attributes: { ...attributes },
+        CreatorRequestId: creatorRequestId,
+      }),
+    );
+  }
+
+  async setCustomHealthStatus(
+    serviceId: string,
+    instanceId: string,
+    status: "HEALTHY" | "UNHEALTHY",
+  ): Promise<void> {
+    await this.client.send(
+      new UpdateInstanceCustomHealthStatusCommand({ ServiceId: serviceId, InstanceId: instanceId, Status: status }),
+    );
+  }
+}

@@ -1,0 +1,222 @@
+// Parses and validates every option once: flag, then environment variable, then default.
+// All problems are collected and reported together, each naming the flag and the variable.
+
+import type { CheckSpec, GlobalPolicy, ServicePolicy } from "../domain/types";
+import {
+  OPTIONS,
+  OVERRIDE_KEYS,
+  optionSpec,
+  type OptionKey,
+  type OverrideKey,
+  type Settings,
+} from "./schema";
+import * as v from "./values";
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export interface ServiceSettings {
+  readonly check: CheckSpec;
+  readonly policy: ServicePolicy;
+}
+
+export interface CheckerConfig {
+  readonly namespace: string;
+  readonly services: string[] | undefined;
+  readonly intervalMs: number;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly logLevel: string;
+  readonly concurrency: number;
+  readonly resyncIntervalMs: number;
+  readonly maxMutationsPerSecond: number;
+  readonly global: GlobalPolicy;
+  readonly defaults: ServiceSettings;
+  readonly overrides: ReadonlyMap<string, ServiceSettings>;
+}
+
+/** Value parsers of the options a per-service override may also set. */
+const SERVICE_PARSERS = {
+  checkProtocol: v.protocol,
+  checkPath: v.path,
+  checkPort: v.port,
+  expectedStatus: v.statusRanges,
+  timeout: v.duration(1),
+  unhealthyThreshold: v.integer(1, 100),
+  healthyThreshold: v.integer(1, 100),
+  startupGrace: v.duration(0),
+  maxUnhealthyPercent: v.integer(0, 100),
+  action: v.action,
+} satisfies Record<OverrideKey, (text: string) => unknown>;
+
+type ServiceValues = { [K in OverrideKey]?: ReturnType<(typeof SERVICE_PARSERS)[K]> };
+
+export function parseConfig(input: {
+  flags?: Settings;
+  env?: Record<string, string | undefined>;
+}): CheckerConfig {
+  const problems: string[] = [];
+  const label = (key: OptionKey): string => {
+    const o = optionSpec(key);
+    return `${o.flag} / ${o.env}`;
+  };
+  const text = (key: OptionKey): string | undefined => {
+    const o = optionSpec(key);
+    const flag = input.flags?.[key];
+    if (flag !== undefined) return flag;
+    const env = input.env?.[o.env];
+    if (env !== undefined && env !== "") return env;
+    return o.default;
+  };
+  function get<T>(key: OptionKey, parse: (s: string) => T): T | undefined {
+    const raw = text(key);
+    if (raw === undefined) return undefined;
+    try {
+      return parse(raw);
+    } catch (err) {
+      problems.push(`${label(key)}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  const namespace = get("namespace", v.namespace);
+  if (text("namespace") === undefined) {
+    problems.push(`${label("namespace")}: required: the Cloud Map namespace ID (ns-...) or name`);
+  }
+  const intervalMs = get("interval", v.duration(100));
+  const base: ServiceValues = {};
+  for (const key of OVERRIDE_KEYS) {
+    const parse: (s: string) => unknown = SERVICE_PARSERS[key];
+    (base as Record<string, unknown>)[key] = get(key, parse);
+  }
+  if (intervalMs !== undefined && base.timeout !== undefined && base.timeout >= intervalMs) {
+    problems.push(`${label("timeout")}: must be below the interval (${text("interval")}), got ${text("timeout")}`);
+  }
+  const overrides = parseOverrides(text("serviceOverrides"), intervalMs, problems, label("serviceOverrides"));
+  const config = {
+    namespace: namespace ?? "",
+    services: get("services", v.nameList),
+    intervalMs: intervalMs ?? 0,
+    listen: get("listen", v.listen) ?? { host: "", port: 0 },
+    logLevel: get("logLevel", v.logLevel) ?? "info",
+    concurrency: get("concurrency", v.integer(1, 10_000)) ?? 1,
+    resyncIntervalMs: get("resyncInterval", v.duration(1000)) ?? 0,
+    maxMutationsPerSecond: get("maxMutationsPerSecond", v.positiveNumber) ?? 1,
+    global: {
+      degradedFailPercent: get("degradedFailPercent", v.integer(1, 100)) ?? 0,
+      degradedMinInstances: get("degradedMinInstances", v.integer(1, 1_000_000)) ?? 0,
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  const defaults = resolve(base as Required<ServiceValues>, {});
+  return {
+    ...config,
+    defaults,
+    overrides: new Map(
+      [...overrides].map(([name, values]) => [name, resolve(base as Required<ServiceValues>, values)]),
+    ),
+  };
+}
+
+function parseOverrides(
+  raw: string | undefined,
+  intervalMs: number | undefined,
+  problems: string[],
+  label: string,
+): Map<string, ServiceValues> {
+  const out = new Map<string, ServiceValues>();
+  if (raw === undefined) return out;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    problems.push(`${label}: not valid JSON (${(err as Error).message})`);
+    return out;
+  }
+  if (!isPlainObject(json)) {
+    problems.push(`${label}: expected a JSON object keyed by Cloud Map service name`);
+    return out;
+  }
+  for (const [service, settings] of Object.entries(json)) {
+    if (!isPlainObject(settings)) {
+      problems.push(`${label}: service "${service}": expected an object of settings`);
+      continue;
+    }
+    const values: ServiceValues = {};
+    for (const [key, value] of Object.entries(settings)) {
+      if (!(OVERRIDE_KEYS as readonly string[]).includes(key)) {
+        problems.push(
+          `${label}: service "${service}": unknown key "${key}" (allowed: ${OVERRIDE_KEYS.join(", ")})`,
+        );
+        continue;
+      }
+      if (typeof value !== "string" && typeof value !== "number") {
+        problems.push(`${label}: service "${service}": ${key}: expected a string or number`);
+        continue;
+      }
+      try {
+        (values as Record<string, unknown>)[key] = SERVICE_PARSERS[key as OverrideKey](String(value));
+      } catch (err) {
+        problems.push(`${label}: service "${service}": ${key}: ${(err as Error).message}`);
+      }
+    }
+    if (intervalMs !== undefined && values.timeout !== undefined && values.timeout >= intervalMs) {
+      problems.push(`${label}: service "${service}": timeout must be below the interval`);
+    }
+    out.set(service, values);
+  }
+  return out;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function resolve(base: Required<ServiceValues>, over: ServiceValues): ServiceSettings {
+  const s = { ...base, ...over };
+  return {
+    check: {
+      protocol: s.checkProtocol,
+      path: s.checkPath,
+      port: s.checkPort,
+      expectedStatus: s.expectedStatus,
+      timeoutMs: s.timeout,
+    },
+    policy: {
+      unhealthyThreshold: s.unhealthyThreshold,
+      healthyThreshold: s.healthyThreshold,
+      startupGraceMs: s.startupGrace,
+      maxUnhealthyPercent: s.maxUnhealthyPercent,
+      action: s.action,
+    },
+  };
+}
+
+/** The check and policy that apply to one Cloud Map service. */
+export function serviceSettings(config: CheckerConfig, serviceName: string): ServiceSettings {
+  return config.overrides.get(serviceName) ?? config.defaults;
+}
+
+/** Every option's default, as text. */
+export function defaultSettings(): Settings {
+  const out: Settings = {};
+  for (const o of OPTIONS) if (o.default !== undefined) out[o.key] = o.default;
+  return out;
+}
+
+/**
+ * The environment that configures the checker with `settings` (used by the Pulumi component,
+ * so the container's environment is exactly what `parseConfig` reads).
+ */
+export function toEnvironment(settings: Settings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    const o = OPTIONS.find((x) => x.key === key);
+    if (!o) throw new Error(`unknown checker setting "${key}"`);
+    if (value !== undefined) env[o.env] = value;
+  }
+  return env;
+}

@@ -1,0 +1,209 @@
+// The single list of the checker's options. The CLI, the environment parser, the README table
+// and the Pulumi component all read this list, so none of them can drift from the others.
+
+export interface OptionSpec {
+  readonly key: string;
+  readonly flag: `--${string}`;
+  readonly env: `CMHC_${string}`;
+  /** Placeholder in help text, e.g. `<duration>`. */
+  readonly valueName: string;
+  /** Default in the form a user would type it; undefined when there is none. */
+  readonly default: string | undefined;
+  readonly description: string;
+}
+
+export const OPTIONS = [
+  {
+    key: "namespace",
+    flag: "--namespace",
+    env: "CMHC_NAMESPACE",
+    valueName: "id-or-name",
+    default: undefined,
+    description: "Cloud Map namespace ID (ns-...) or name (required)",
+  },
+  {
+    key: "services",
+    flag: "--services",
+    env: "CMHC_SERVICES",
+    valueName: "names",
+    default: undefined,
+    description: "comma-separated allow-list of Cloud Map service names (default: all)",
+  },
+  {
+    key: "interval",
+    flag: "--interval",
+    env: "CMHC_INTERVAL",
+    valueName: "duration",
+    default: "10s",
+    description: "time between cycles; each instance is probed once per interval",
+  },
+  {
+    key: "timeout",
+    flag: "--timeout",
+    env: "CMHC_TIMEOUT",
+    valueName: "duration",
+    default: "2s",
+    description: "per-probe timeout; must be below the interval",
+  },
+  {
+    key: "unhealthyThreshold",
+    flag: "--unhealthy-threshold",
+    env: "CMHC_UNHEALTHY_THRESHOLD",
+    valueName: "n",
+    default: "3",
+    description: "consecutive failures before an instance is taken out of rotation",
+  },
+  {
+    key: "healthyThreshold",
+    flag: "--healthy-threshold",
+    env: "CMHC_HEALTHY_THRESHOLD",
+    valueName: "n",
+    default: "2",
+    description: "consecutive successes before it is put back",
+  },
+  {
+    key: "checkProtocol",
+    flag: "--check-protocol",
+    env: "CMHC_CHECK_PROTOCOL",
+    valueName: "http|https|tcp",
+    default: "http",
+    description: "probe protocol (https does not verify certificates)",
+  },
+  {
+    key: "checkPath",
+    flag: "--check-path",
+    env: "CMHC_CHECK_PATH",
+    valueName: "path",
+    default: "/health",
+    description: "HTTP(S) path to GET",
+  },
+  {
+    key: "checkPort",
+    flag: "--check-port",
+    env: "CMHC_CHECK_PORT",
+    valueName: "port",
+    default: undefined,
+    description: "port to probe (default: the instance's AWS_INSTANCE_PORT)",
+  },
+  {
+    key: "expectedStatus",
+    flag: "--expected-status",
+    env: "CMHC_EXPECTED_STATUS",
+    valueName: "codes",
+    default: "200-399",
+    description: "healthy HTTP statuses, codes and ranges: 200,204,300-399",
+  },
+  {
+    key: "action",
+    flag: "--action",
+    env: "CMHC_ACTION",
+    valueName: "auto|deregister|custom-status|observe",
+    default: "auto",
+    description: "how to take instances out of rotation (auto: per service)",
+  },
+  {
+    key: "maxUnhealthyPercent",
+    flag: "--max-unhealthy-percent",
+    env: "CMHC_MAX_UNHEALTHY_PERCENT",
+    valueName: "percent",
+    default: "50",
+    description: "most of a service that may be out of rotation at once",
+  },
+  {
+    key: "startupGrace",
+    flag: "--startup-grace",
+    env: "CMHC_STARTUP_GRACE",
+    valueName: "duration",
+    default: "60s",
+    description: "failures of a task younger than this do not count",
+  },
+  {
+    key: "degradedFailPercent",
+    flag: "--degraded-fail-percent",
+    env: "CMHC_DEGRADED_FAIL_PERCENT",
+    valueName: "percent",
+    default: "80",
+    description: "failed share of a cycle's probes above which the checker calls itself degraded",
+  },
+  {
+    key: "degradedMinInstances",
+    flag: "--degraded-min-instances",
+    env: "CMHC_DEGRADED_MIN_INSTANCES",
+    valueName: "n",
+    default: "5",
+    description: "fewer probed instances never make a cycle degraded",
+  },
+  {
+    key: "concurrency",
+    flag: "--concurrency",
+    env: "CMHC_CONCURRENCY",
+    valueName: "n",
+    default: "64",
+    description: "probes in flight at once",
+  },
+  {
+    key: "resyncInterval",
+    flag: "--resync-interval",
+    env: "CMHC_RESYNC_INTERVAL",
+    valueName: "duration",
+    default: "5m",
+    description: "full re-list of instances at least this often, whatever the revision says",
+  },
+  {
+    key: "maxMutationsPerSecond",
+    flag: "--max-mutations-per-second",
+    env: "CMHC_MAX_MUTATIONS_PER_SECOND",
+    valueName: "rate",
+    default: "5",
+    description: "rate limit on Cloud Map writes",
+  },
+  {
+    key: "serviceOverrides",
+    flag: "--service-overrides",
+    env: "CMHC_SERVICE_OVERRIDES",
+    valueName: "json",
+    default: undefined,
+    description: "JSON object of per-service overrides keyed by Cloud Map service name",
+  },
+  {
+    key: "listen",
+    flag: "--listen",
+    env: "CMHC_LISTEN",
+    valueName: "host:port",
+    default: "0.0.0.0:9090",
+    description: "address of /healthz, /metrics and /status",
+  },
+  {
+    key: "logLevel",
+    flag: "--log-level",
+    env: "CMHC_LOG_LEVEL",
+    valueName: "level",
+    default: "info",
+    description: "trace, debug, info, warn, error, fatal or silent",
+  },
+] as const satisfies readonly OptionSpec[];
+
+export type OptionKey = (typeof OPTIONS)[number]["key"];
+
+/** Option values as strings, the way a user or the Pulumi component writes them. */
+export type Settings = Partial<Record<OptionKey, string>>;
+
+export function optionSpec(key: OptionKey): OptionSpec {
+  return OPTIONS.find((o) => o.key === key)!;
+}
+
+/** Keys a per-service override may set (JSON keys of CMHC_SERVICE_OVERRIDES). */
+export const OVERRIDE_KEYS = [
+  "checkProtocol",
+  "checkPath",
+  "checkPort",
+  "expectedStatus",
+  "timeout",
+  "unhealthyThreshold",
+  "healthyThreshold",
+  "startupGrace",
+  "maxUnhealthyPercent",
+  "action",
+] as const satisfies readonly OptionKey[];
+
+export type OverrideKey = (typeof OVERRIDE_KEYS)[number];

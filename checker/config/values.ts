@@ -1,0 +1,94 @@
+// Parsers for single option values. Each returns the typed value or throws an Error whose
+// message says what is wrong (the caller adds the flag and variable names).
+
+import { z } from "zod"; // zod: declarative validation with precise messages
+import type { ActionSetting, CheckProtocol, StatusRange } from "../domain/types";
+import { parseDuration } from "./duration";
+
+function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`expected ${what}, got ${JSON.stringify(value)}`);
+  return r.data;
+}
+
+const integerText = z.string().trim().regex(/^-?\d+$/).transform(Number);
+const numberText = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number);
+
+export function integer(min: number, max: number) {
+  return (text: string): number =>
+    check(integerText.pipe(z.number().int().min(min).max(max)), text, `an integer from ${min} to ${max}`);
+}
+
+export function positiveNumber(text: string): number {
+  return check(numberText.pipe(z.number().positive()), text, "a number above 0");
+}
+
+export function duration(minMs: number) {
+  return (text: string): number => {
+    const ms = parseDuration(text);
+    if (ms < minMs) throw new Error(`must be at least ${minMs}ms, got ${JSON.stringify(text)}`);
+    return ms;
+  };
+}
+
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return (text: string): T[number] =>
+    check(z.enum(values), text.trim(), `one of ${values.join(", ")}`);
+}
+
+export const protocol: (text: string) => CheckProtocol = oneOf(["http", "https", "tcp"]);
+export const action: (text: string) => ActionSetting = oneOf([
+  "auto",
+  "deregister",
+  "custom-status",
+  "observe",
+]);
+export const logLevel = oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
+
+export function path(text: string): string {
+  return check(z.string().regex(/^\/\S*$/), text, "a path starting with / and without spaces");
+}
+
+export function port(text: string): number {
+  return integer(1, 65535)(text);
+}
+
+/** `200-399`, `200,204`, `200,300-399`: inclusive ranges within 100-599. */
+export function statusRanges(text: string): StatusRange[] {
+  const parts = text.split(",").map((p) => p.trim());
+  return parts.map((part) => {
+    const m = /^(\d{3})(?:-(\d{3}))?$/.exec(part);
+    const min = m ? Number(m[1]) : NaN;
+    const max = m ? Number(m[2] ?? m[1]) : NaN;
+    if (!m || min < 100 || max > 599 || min > max) {
+      throw new Error(
+        `expected HTTP status codes or ranges within 100-599 like 200-399 or 200,204, got ${JSON.stringify(text)}`,
+      );
+    }
+    return { min, max };
+  });
+}
+
+export function nameList(text: string): string[] {
+  const names = text
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  if (names.length === 0) throw new Error(`expected at least one name, got ${JSON.stringify(text)}`);
+  return names;
+}
+
+export function listen(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(text.trim());
+  const portNumber = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || portNumber > 65535) {
+    throw new Error(`expected host:port like 0.0.0.0:9090, got ${JSON.stringify(text)}`);
+  }
+  return { host: m[1].replace(/^\[(.*)\]$/, "$1"), port: portNumber };
+}
+
+export function namespace(text: string): string {
+  const v = text.trim();
+  if (!v) throw new Error("must not be empty");
+  return v;
+}

@@ -1,0 +1,375 @@
+// One namespace's checker: read -> probe -> plan -> act, once per cycle.
+
+import { describeAwsError } from "../aws/errors";
+import type { CheckerConfig } from "../config";
+import { serviceSettings } from "../config";
+import {
+  instanceKey,
+  type CheckSpec,
+  type InstanceObservation,
+  type InstanceRecord,
+  type InstanceState,
+  type Plan,
+  type ProbeResult,
+  type ProbeTarget,
+  type ServiceObservation,
+  type TaskLookup,
+} from "../domain/types";
+import type { Logger } from "../observability/logger";
+import type { Metrics } from "../observability/metrics";
+import type { ActionRecord, StatusBook } from "../observability/status";
+import { plan } from "../plan/planner";
+import { describeTask, isGoingAway } from "../plan/task-signals";
+import type { CloudMapPort, Clock, EcsPort, Prober, StateStore, TaskRef } from "../ports";
+import { probeTarget } from "../probe/target";
+import { runSpread } from "../probe/schedule";
+import { Executor, RateLimiter } from "./executor";
+import { NamespaceReader, type ServiceSnapshot } from "./reader";
+
+export interface CheckerDeps {
+  readonly config: CheckerConfig;
+  readonly cloudMap: CloudMapPort;
+  readonly ecs: EcsPort;
+  readonly prober: Prober;
+  readonly clock: Clock;
+  readonly store: StateStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly status: StatusBook;
+}
+
+/** What one cycle saw and did; `once` prints it as JSON. */
+export interface CycleReport {
+  readonly namespace: { id: string; name: string };
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly degraded: boolean;
+  readonly probeStats: Plan["probeStats"];
+  readonly services: ReadonlyArray<{
+    readonly id: string;
+    readonly name: string;
+    readonly customHealth: boolean;
+    readonly ecsService: string | undefined;
+    readonly instances: ReadonlyArray<{
+      readonly instanceId: string;
+      readonly address: string | undefined;
+      readonly registered: boolean;
+      readonly task: string;
+      readonly probe: ProbeResult | undefined;
+      readonly problem: string | undefined;
+      readonly verdict: string | undefined;
+      readonly inRotation: boolean | undefined;
+    }>;
+  }>;
+  readonly actions: readonly ActionRecord[];
+  readonly holds: Plan["holds"];
+  readonly skips: Plan["skips"];
+  readonly warnings: readonly string[];
+}
+
+/** ECS task IDs: 32 hex digits, or a UUID for tasks from older ECS accounts. */
+const TASK_ID = /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+interface Observed {
+  readonly service: ServiceObservation;
+  readonly check: CheckSpec;
+  readonly targets: ReadonlyMap<string, ProbeTarget & { ok: true }>;
+}
+/** Leave this share of the interval free after the last probe starts, for its timeout and acting. */
+const SPREAD_SHARE = 0.8;
+
+export class Checker {
+  private readonly executor: Executor;
+  private readonly loggedSkips = new Map<string, string>();
+  private constructor(
+    private readonly deps: CheckerDeps,
+    private readonly reader: NamespaceReader,
+    private state: Map<string, InstanceState>,
+  ) {
+    this.executor = new Executor({
+      cloudMap: deps.cloudMap,
+      store: deps.store,
+      namespaceId: reader.namespace.id,
+      clock: deps.clock,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      limiter: new RateLimiter(deps.config.maxMutationsPerSecond, deps.clock),
+    });
+  }
+
+  /** Resolves the namespace and loads remembered state. */
+  static async create(deps: CheckerDeps): Promise<Checker> {
+    const namespace = await deps.cloudMap.resolveNamespace(deps.config.namespace);
+    const state = await deps.store.load(namespace.id);
+    const reader = new NamespaceReader(namespace, deps.cloudMap, deps.clock, deps.logger, {
+      allowList: deps.config.services,
+      resyncMs: deps.config.resyncIntervalMs,
+      serviceRefreshMs: Math.min(deps.config.resyncIntervalMs, 60_000),
+    });
+    deps.status.namespace = { id: namespace.id, name: namespace.name };
+    deps.logger.info(
+      { namespaceId: namespace.id, namespace: namespace.name, remembered: state.size },
+      "checker ready",
+    );
+    return new Checker(deps, reader, state);
+  }
+
+  get namespace(): { id: string; name: string } {
+    return this.reader.namespace;
+  }
+
+  async runCycle(signal?: AbortSignal): Promise<CycleReport> {
+    const { clock, config, metrics, logger } = this.deps;
+    const started = clock.now();
+    const snapshots = await this.reader.read();
+    const tasks = await this.describeTasks(snapshots);
+    const observations = this.observe(snapshots, tasks, started);
+    const probes = await this.probe(observations, signal);
+    const services = observations.map((s) => ({
+      ...s.service,
+      instances: s.service.instances.map((o) => ({ ...o, probe: probes.get(o.key) })),
+    }));
+    const result = plan({
+      now: clock.now(),
+      services,
+      state: this.state,
+      global: config.global,
+      settleMs: Math.max(30_000, 3 * config.intervalMs),
+    });
+    this.state = new Map(result.state);
+    for (const key of result.forget) await this.forgetDurably(key);
+    this.report(result);
+    const records = signal?.aborted ? [] : await this.executor.execute(result.actions, this.state, signal);
+    for (const r of records) this.deps.status.recordAction(r);
+
+    const durationMs = clock.now() - started;
+    metrics.cycleDuration.observe(durationMs / 1000);
+    metrics.degraded.set(result.degraded ? 1 : 0);
+    metrics.lastCycle.set(clock.now() / 1000);
+    this.updateStatus(services, started, durationMs, result, records.length);
+    logger.debug({ durationMs, ...result.probeStats, actions: records.length }, "cycle done");
+    return {
+      namespace: this.reader.namespace,
+      startedAt: new Date(started).toISOString(),
+      durationMs,
+      degraded: result.degraded,
+      probeStats: result.probeStats,
+      services: services.map((s) => ({
+        id: s.service.id,
+        name: s.service.name,
+        customHealth: s.service.customHealth,
+        ecsService: s.service.ecsService?.arn,
+        instances: s.instances.map((o) => {
+          const st = this.state.get(o.key);
+          return {
+            instanceId: o.record.instanceId,
+            address: address(o.record.attributes),
+            registered: o.registered,
+            task: describeTask(o.task),
+            probe: o.probe,
+            problem: o.problem,
+            verdict: st?.verdict,
+            inRotation: st?.inRotation,
+          };
+        }),
+      })),
+      actions: records,
+      holds: result.holds,
+      skips: result.skips,
+      warnings: result.warnings,
+    };
+  }
+
+  /** Every instance to consider: those listed, plus those the checker took out itself. */
+  private records(snap: ServiceSnapshot): Array<{ record: InstanceRecord; registered: boolean }> {
+    const listed = new Set(snap.instances.map((i) => i.instanceId));
+    const out = snap.instances.map((record) => ({ record, registered: true }));
+    for (const st of this.state.values()) {
+      if (st.serviceId !== snap.info.id || listed.has(st.instanceId)) continue;
+      out.push({
+        record: { serviceId: st.serviceId, instanceId: st.instanceId, attributes: st.attributes },
+        registered: false,
+      });
+    }
+    return out;
+  }
+
+  private async describeTasks(snapshots: readonly ServiceSnapshot[]): Promise<Map<string, TaskLookup>> {
+    const refs: TaskRef[] = [];
+    for (const snap of snapshots) {
+      for (const { record } of this.records(snap)) {
+        const cluster = clusterOf(snap, record);
+        if (cluster && TASK_ID.test(record.instanceId)) refs.push({ cluster, taskId: record.instanceId });
+      }
+    }
+    if (refs.length === 0) return new Map();
+    try {
+      return await this.deps.ecs.describeTasks(refs);
+    } catch (err) {
+      this.deps.logger.warn({ err: describeAwsError(err) }, "DescribeTasks failed; ECS state unavailable");
+      return new Map();
+    }
+  }
+
+  private observe(
+    snapshots: readonly ServiceSnapshot[],
+    tasks: ReadonlyMap<string, TaskLookup>,
+    now: number,
+  ): Observed[] {
+    return snapshots.map((snap) => {
+      const { check, policy } = serviceSettings(this.deps.config, snap.info.name);
+      const targets = new Map<string, ProbeTarget & { ok: true }>();
+      const instances: InstanceObservation[] = this.records(snap).map(({ record, registered }) => {
+        const key = instanceKey(snap.info.id, record.instanceId);
+        const cluster = clusterOf(snap, record);
+        let task: TaskLookup;
+        if (!cluster) task = { kind: "not-ecs" };
+        else if (!TASK_ID.test(record.instanceId)) task = { kind: "missing" };
+        else task = tasks.get(record.instanceId) ?? { kind: "unavailable" };
+        const target = probeTarget(record.attributes, check);
+        if (target.ok) targets.set(key, target);
+        return {
+          key,
+          record,
+          registered,
+          customStatus: snap.info.customHealth ? snap.statuses.get(record.instanceId) : undefined,
+          task,
+          probe: undefined,
+          problem: target.ok ? undefined : target.problem,
+          observedAt: registered ? snap.listedAt : now,
+        };
+      });
+      return { service: { service: snap.info, policy, instances }, check, targets };
+    });
+  }
+
+  private async probe(observed: readonly Observed[], signal?: AbortSignal): Promise<Map<string, ProbeResult>> {
+    const { config, prober, clock, metrics } = this.deps;
+    type Item = { key: string; service: string; check: CheckSpec; target: ProbeTarget & { ok: true } };
+    const items: Item[] = [];
+    let maxTimeout = 0;
+    for (const { service, check, targets } of observed) {
+      maxTimeout = Math.max(maxTimeout, check.timeoutMs);
+      for (const o of service.instances) {
+        const target = targets.get(o.key);
+        if (!target || o.problem !== undefined || isGoingAway(o.task)) continue;
+        items.push({ key: o.key, service: service.service.name, check, target });
+      }
+    }
+    const results = await runSpread(
+      items,
+      {
+        keyOf: (i) => i.key,
+        spreadMs: Math.max(0, config.intervalMs * SPREAD_SHARE - maxTimeout),
+        concurrency: config.concurrency,
+        sleep: (ms, s) => clock.sleep(ms, s),
+        signal,
+        seed: this.reader.namespace.id,
+      },
+      async (item) => {
+        const r = await prober.probe(item.target, item.check, signal);
+        metrics.probes.inc({ service: item.service, result: r.ok ? "success" : "failure" });
+        return r;
+      },
+    );
+    // An aborted probe says nothing about the target.
+    for (const [key, r] of results) if (!r.ok && r.detail === "aborted") results.delete(key);
+    return results;
+  }
+
+  private async forgetDurably(key: string): Promise<void> {
+    try {
+      await this.deps.store.delete(this.reader.namespace.id, key);
+    } catch (err) {
+      this.deps.logger.warn({ key, err: describeAwsError(err) }, "could not delete state record");
+    }
+  }
+
+  private report(result: Plan): void {
+    const { logger, metrics } = this.deps;
+    for (const w of result.warnings) logger.warn(w);
+    for (const h of result.holds) {
+      metrics.holds.inc({ service: h.serviceName, rule: h.rule });
+      logger.warn(
+        { service: h.serviceName, instanceId: h.instanceId, rule: h.rule, detail: h.detail },
+        "action held back by a safety rule",
+      );
+    }
+    const skipping = new Set<string>();
+    for (const s of result.skips) {
+      skipping.add(s.key);
+      if (this.loggedSkips.get(s.key) === s.problem) continue;
+      this.loggedSkips.set(s.key, s.problem);
+      logger.warn({ service: s.serviceName, instanceId: s.instanceId, problem: s.problem }, "skipping instance");
+    }
+    for (const key of this.loggedSkips.keys()) if (!skipping.has(key)) this.loggedSkips.delete(key);
+    if (result.degraded) {
+      logger.error(
+        result.probeStats,
+        "checker degraded: most probes failed at once; suspecting the checker's own network, acting on nothing",
+      );
+    }
+  }
+
+  private updateStatus(
+    services: readonly ServiceObservation[],
+    started: number,
+    durationMs: number,
+    result: Plan,
+    actions: number,
+  ): void {
+    const { status, metrics, config, clock } = this.deps;
+    metrics.instances.reset();
+    const instances = [];
+    for (const s of services) {
+      for (const o of s.instances) {
+        const st = this.state.get(o.key);
+        if (!st) continue;
+        metrics.instances.inc({
+          service: s.service.name,
+          verdict: st.verdict,
+          in_rotation: String(st.inRotation),
+        });
+        instances.push({
+          service: s.service.name,
+          instanceId: st.instanceId,
+          address: address(st.attributes),
+          verdict: st.verdict,
+          inRotation: st.inRotation,
+          removedByChecker: st.removedByChecker,
+          removalReason: st.removalReason,
+          consecutiveFailures: st.consecutiveFailures,
+          consecutiveSuccesses: st.consecutiveSuccesses,
+          task: describeTask(o.task),
+          lastProbe: st.lastProbe,
+        });
+      }
+    }
+    const late = durationMs > config.intervalMs;
+    metrics.cycles.inc({ result: result.degraded ? "degraded" : late ? "late" : "ok" });
+    status.instances = instances;
+    status.lastCycle = {
+      startedAt: new Date(started).toISOString(),
+      durationMs,
+      degraded: result.degraded,
+      late,
+      probed: result.probeStats.probed,
+      failed: result.probeStats.failed,
+      actions,
+      holds: result.holds,
+      warnings: result.warnings,
+    };
+    status.lastCycleCompletedAt = clock.now();
+    status.lastError = undefined;
+  }
+}
+
+function clusterOf(snap: ServiceSnapshot, record: InstanceRecord): string | undefined {
+  return snap.info.ecsService?.cluster ?? record.attributes["ECS_CLUSTER_NAME"];
+}
+
+function address(attributes: Readonly<Record<string, string>>): string | undefined {
+  const ip = attributes["AWS_INSTANCE_IPV4"];
+  const port = attributes["AWS_INSTANCE_PORT"];
+  return ip ? (port ? `${ip}:${port}` : ip) : undefined;
+}

@@ -1,0 +1,159 @@
+// Act step: carry out the planner's actions on Cloud Map, rate-limited, and report each.
+// A failed call leaves the instance's state untouched, so the next cycle plans it again.
+
+import type { Action, InstanceState } from "../domain/types";
+import { applyAction } from "../plan/apply";
+import type { Logger } from "../observability/logger";
+import type { Metrics } from "../observability/metrics";
+import type { ActionRecord } from "../observability/status";
+import type { CloudMapPort, Clock, StateStore } from "../ports";
+import { describeAwsError, isTransientAwsError } from "../aws/errors";
+
+/** Token bucket: at most `perSecond` mutations a second, bursts of up to one second's worth. */
+export class RateLimiter {
+  private tokens: number;
+  private last: number;
+  private readonly capacity: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly clock: Clock,
+  ) {
+    this.capacity = Math.max(1, perSecond);
+    this.tokens = this.capacity;
+    this.last = clock.now();
+  }
+
+  /** Waits for a token; false when the signal aborted first. */
+  async take(signal?: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (signal?.aborted) return false;
+      const now = this.clock.now();
+      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return true;
+      }
+      await this.clock.sleep(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000), signal);
+    }
+  }
+}
+
+/** AWS answers that mean the change we wanted is already in place (or under way). */
+const ALREADY_DONE: Partial<Record<Action["kind"], readonly string[]>> = {
+  deregister: ["InstanceNotFound"],
+  register: ["DuplicateRequest"],
+};
+
+export class Executor {
+  constructor(
+    private readonly deps: {
+      readonly cloudMap: CloudMapPort;
+      readonly store: StateStore;
+      readonly namespaceId: string;
+      readonly clock: Clock;
+      readonly logger: Logger;
+      readonly metrics: Metrics;
+      readonly limiter: RateLimiter;
+    },
+  ) {}
+
+  /** Applies actions in order; updates `state` for each that succeeded. */
+  async execute(
+    actions: readonly Action[],
+    state: Map<string, InstanceState>,
+    signal?: AbortSignal,
+  ): Promise<ActionRecord[]> {
+    const records: ActionRecord[] = [];
+    for (const action of actions) {
+      if (signal?.aborted) break;
+      const record = await this.one(action, state, signal);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  private async one(
+    action: Action,
+    state: Map<string, InstanceState>,
+    signal?: AbortSignal,
+  ): Promise<ActionRecord | undefined> {
+    const { logger, metrics, clock } = this.deps;
+    const prev = state.get(action.key);
+    if (!prev) return undefined;
+    const base = {
+      kind: action.kind,
+      ...(action.kind === "set-status" ? { status: action.status } : {}),
+      service: action.serviceName,
+      instanceId: action.instanceId,
+      reason: action.reason,
+      dryRun: action.dryRun,
+    };
+    const logFields = { ...base, serviceId: action.serviceId };
+    if (action.dryRun) {
+      state.set(action.key, applyAction(prev, action, clock.now()));
+      metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "dry_run" });
+      logger.info(logFields, `observe: would ${describe(action)}`);
+      return { ...base, at: new Date(clock.now()).toISOString(), outcome: "dry-run" };
+    }
+    if (!(await this.deps.limiter.take(signal))) return undefined;
+    try {
+      const next = applyAction(prev, action, clock.now());
+      // Record a removal durably before acting, so a crash right after it loses nothing.
+      if (next.removedByChecker) await this.deps.store.put(this.deps.namespaceId, next);
+      await this.call(action);
+      if (!next.removedByChecker) await this.deps.store.delete(this.deps.namespaceId, action.key);
+      state.set(action.key, next);
+      metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "ok" });
+      logger.info(logFields, describe(action));
+      return { ...base, at: new Date(clock.now()).toISOString(), outcome: "ok" };
+    } catch (err) {
+      const error = describeAwsError(err);
+      metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "error" });
+      logger.error(
+        { ...logFields, err: error, transient: isTransientAwsError(err) },
+        `failed to ${describe(action)}; will retry next cycle`,
+      );
+      return { ...base, at: new Date(clock.now()).toISOString(), outcome: "error", error };
+    }
+  }
+
+  private async call(action: Action): Promise<void> {
+    const { cloudMap } = this.deps;
+    try {
+      switch (action.kind) {
+        case "deregister":
+          return await cloudMap.deregisterInstance(action.serviceId, action.instanceId);
+        case "register":
+          return await cloudMap.registerInstance(
+            action.serviceId,
+            action.instanceId,
+            action.attributes,
+            action.creatorRequestId,
+          );
+        case "set-status":
+          return await cloudMap.setCustomHealthStatus(
+            action.serviceId,
+            action.instanceId,
+            action.status,
+          );
+      }
+    } catch (err) {
+      const name = (err as { name?: string }).name ?? "";
+      if (ALREADY_DONE[action.kind]?.includes(name)) return;
+      throw err;
+    }
+  }
+}
+
+function describe(action: Action): string {
+  switch (action.kind) {
+    case "deregister":
+      return "deregister instance";
+    case "register":
+      return "re-register instance";
+    case "set-status":
+      return `set custom health status ${action.status}`;
+  }
+}

@@ -1,0 +1,123 @@
+// Read step: the namespace's services and instances, with as few AWS calls as possible.
+// A service's instances are re-listed only when its DiscoverInstancesRevision changes
+// (compared for equality only) or when the slower backstop period has passed.
+
+import type { CustomStatus, InstanceRecord, ServiceInfo } from "../domain/types";
+import type { Logger } from "../observability/logger";
+import type { CloudMapPort, Clock, NamespaceInfo } from "../ports";
+import { describeAwsError } from "../aws/errors";
+
+export interface ServiceSnapshot {
+  readonly info: ServiceInfo;
+  readonly instances: readonly InstanceRecord[];
+  readonly statuses: ReadonlyMap<string, CustomStatus>;
+  /** Epoch ms the instance list was read. */
+  readonly listedAt: number;
+}
+
+interface CacheEntry extends ServiceSnapshot {
+  readonly revision: string | undefined;
+}
+
+export interface ReaderOptions {
+  readonly allowList: readonly string[] | undefined;
+  /** Full re-list backstop, whatever the revision says. */
+  readonly resyncMs: number;
+  /** How often the service list itself is refreshed. */
+  readonly serviceRefreshMs: number;
+}
+
+export class NamespaceReader {
+  private services: ServiceInfo[] | undefined;
+  private servicesAt = 0;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly missingWarned = new Set<string>();
+
+  constructor(
+    readonly namespace: NamespaceInfo,
+    private readonly cloudMap: CloudMapPort,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly opts: ReaderOptions,
+  ) {}
+
+  /**
+   * Snapshots of every service that could be read. A service whose read failed is served from
+   * cache when there is one, and left out otherwise (so nothing is decided about it).
+   */
+  async read(): Promise<ServiceSnapshot[]> {
+    const services = await this.listServices();
+    const snapshots: ServiceSnapshot[] = [];
+    for (const info of services) {
+      const snap = await this.readService(info);
+      if (snap) snapshots.push(snap);
+    }
+    return snapshots;
+  }
+
+  private async listServices(): Promise<ServiceInfo[]> {
+    const now = this.clock.now();
+    if (this.services && now - this.servicesAt < this.opts.serviceRefreshMs) return this.services;
+    try {
+      const all = await this.cloudMap.listServices(this.namespace.id);
+      this.services = this.filter(all);
+      this.servicesAt = now;
+      const ids = new Set(this.services.map((s) => s.id));
+      for (const id of this.cache.keys()) if (!ids.has(id)) this.cache.delete(id);
+    } catch (err) {
+      if (!this.services) throw err;
+      this.logger.warn(
+        { err: describeAwsError(err) },
+        "could not refresh the service list; using the previous one",
+      );
+    }
+    return this.services;
+  }
+
+  private filter(all: ServiceInfo[]): ServiceInfo[] {
+    const allow = this.opts.allowList;
+    if (!allow) return all;
+    for (const name of allow) {
+      if (!all.some((s) => s.name === name) && !this.missingWarned.has(name)) {
+        this.missingWarned.add(name);
+        this.logger.warn({ service: name }, "allow-listed service not found in the namespace");
+      }
+    }
+    return all.filter((s) => allow.includes(s.name));
+  }
+
+  private async readService(info: ServiceInfo): Promise<ServiceSnapshot | undefined> {
+    const cached = this.cache.get(info.id);
+    const now = this.clock.now();
+    let revision: string | undefined;
+    try {
+      revision = await this.cloudMap.discoverRevision(this.namespace.name, info.name);
+    } catch (err) {
+      this.logger.warn(
+        { service: info.name, err: describeAwsError(err) },
+        "DiscoverInstancesRevision failed; re-listing instead",
+      );
+    }
+    const fresh =
+      cached !== undefined &&
+      revision !== undefined &&
+      cached.revision === revision &&
+      now - cached.listedAt < this.opts.resyncMs;
+    if (fresh) return { ...cached, info };
+    try {
+      const instances = await this.cloudMap.listInstances(info.id);
+      const statuses = info.customHealth
+        ? await this.cloudMap.getHealthStatuses(info.id)
+        : new Map<string, CustomStatus>();
+      const entry: CacheEntry = { info, instances, statuses, listedAt: now, revision };
+      this.cache.set(info.id, entry);
+      return entry;
+    } catch (err) {
+      this.logger.warn(
+        { service: info.name, err: describeAwsError(err), cached: cached !== undefined },
+        "could not list instances; using the previous listing if any",
+      );
+      return cached ? { ...cached, info } : undefined;
+    }
+  }
+}

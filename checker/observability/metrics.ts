@@ -1,0 +1,77 @@
+// Prometheus metrics (prom-client). Each checker gets its own Registry so tests and
+// benchmarks can run several checkers in one process.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly probes = new Counter({
+    name: "cmhc_probes_total",
+    help: "Probes by service and result",
+    labelNames: ["service", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly instances = new Gauge({
+    name: "cmhc_instances",
+    help: "Instances by service, verdict (healthy|unhealthy) and whether Cloud Map hands them out",
+    labelNames: ["service", "verdict", "in_rotation"] as const,
+    registers: [this.registry],
+  });
+
+  readonly actions = new Counter({
+    name: "cmhc_actions_total",
+    help: "Actions on Cloud Map by service, kind and outcome (ok|error|dry_run)",
+    labelNames: ["service", "kind", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly holds = new Counter({
+    name: "cmhc_held_actions_total",
+    help: "Actions a safety rule held back, by service and rule",
+    labelNames: ["service", "rule"] as const,
+    registers: [this.registry],
+  });
+
+  readonly awsCalls = new Counter({
+    name: "cmhc_aws_calls_total",
+    help: "AWS API calls by service, operation and outcome (ok|throttled|error)",
+    labelNames: ["aws_service", "operation", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly cycleDuration = new Histogram({
+    name: "cmhc_cycle_duration_seconds",
+    help: "Duration of a full read-probe-decide-act cycle",
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly cycles = new Counter({
+    name: "cmhc_cycles_total",
+    help: "Cycles by result (ok|late|failed|degraded)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly degraded = new Gauge({
+    name: "cmhc_degraded",
+    help: "1 while the last cycle judged the checker itself degraded",
+    registers: [this.registry],
+  });
+
+  readonly lastCycle = new Gauge({
+    name: "cmhc_last_cycle_completed_timestamp_seconds",
+    help: "Unix time the last cycle completed",
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: "cmhc_" });
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

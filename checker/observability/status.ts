@@ -1,0 +1,89 @@
+// What /status and /healthz report: the checker's view after each cycle.
+
+import type { Action, Hold, InstanceState, ProbeResult } from "../domain/types";
+
+export interface ActionRecord {
+  readonly at: string;
+  readonly kind: Action["kind"];
+  readonly status?: "HEALTHY" | "UNHEALTHY";
+  readonly service: string;
+  readonly instanceId: string;
+  readonly reason: string;
+  readonly dryRun: boolean;
+  readonly outcome: "ok" | "error" | "dry-run";
+  readonly error?: string;
+}
+
+export interface InstanceStatus {
+  readonly service: string;
+  readonly instanceId: string;
+  readonly address: string | undefined;
+  readonly verdict: InstanceState["verdict"];
+  readonly inRotation: boolean;
+  readonly removedByChecker: boolean;
+  readonly removalReason: string | undefined;
+  readonly consecutiveFailures: number;
+  readonly consecutiveSuccesses: number;
+  readonly task: string;
+  readonly lastProbe: ProbeResult | undefined;
+}
+
+export interface CycleSummary {
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly degraded: boolean;
+  readonly late: boolean;
+  readonly probed: number;
+  readonly failed: number;
+  readonly actions: number;
+  readonly holds: readonly Hold[];
+  readonly warnings: readonly string[];
+}
+
+const RECENT_ACTIONS = 200;
+
+export class StatusBook {
+  namespace: { id: string; name: string } | undefined;
+  lastCycle: CycleSummary | undefined;
+  lastCycleCompletedAt: number | undefined;
+  lastError: string | undefined;
+  instances: InstanceStatus[] = [];
+  readonly recentActions: ActionRecord[] = [];
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly startedAt: number,
+  ) {}
+
+  recordAction(record: ActionRecord): void {
+    this.recentActions.push(record);
+    if (this.recentActions.length > RECENT_ACTIONS) this.recentActions.shift();
+  }
+
+  /** Healthy while cycles complete on time and the checker is not degraded. */
+  health(now: number): { ok: boolean; reason: string } {
+    const limit = 3 * this.intervalMs + 5000;
+    if (this.lastCycleCompletedAt === undefined) {
+      const waited = now - this.startedAt;
+      if (waited > limit) return { ok: false, reason: `stuck: no cycle completed in ${waited} ms` };
+      return { ok: true, reason: "starting: no cycle completed yet" };
+    }
+    const age = now - this.lastCycleCompletedAt;
+    if (age > limit) return { ok: false, reason: `stuck: last cycle completed ${age} ms ago` };
+    if (this.lastCycle?.degraded) {
+      return { ok: false, reason: "degraded: most probes failed at once in the last cycle" };
+    }
+    return { ok: true, reason: "ok" };
+  }
+
+  toJSON(now: number): unknown {
+    return {
+      namespace: this.namespace,
+      health: this.health(now),
+      lastCycle: this.lastCycle,
+      lastError: this.lastError,
+      instances: this.instances,
+      recentActions: this.recentActions,
+    };
+  }
+}

@@ -1,0 +1,28 @@
+// The real Prober: HTTP, HTTPS or TCP by the check's protocol, timed.
+
+import { performance } from "node:perf_hooks";
+import type { CheckSpec, ProbeResult } from "../domain/types";
+import type { Prober } from "../ports";
+import { httpProbe } from "./http";
+import { tcpProbe } from "./tcp";
+
+export class NetProber implements Prober {
+  constructor(private readonly clock: { now(): number }) {}
+
+  async probe(
+    target: { host: string; port: number },
+    check: CheckSpec,
+    signal?: AbortSignal,
+  ): Promise<ProbeResult> {
+    const start = performance.now();
+    const outcome =
+      check.protocol === "tcp"
+        ? await tcpProbe(target, check, signal)
+        : await httpProbe(target, check, signal);
+    return {
+      ...outcome,
+      latencyMs: Math.round((performance.now() - start) * 10) / 10,
+      at: this.clock.now(),
+    };
+  }
+}

@@ -1,0 +1,164 @@
+// Builds a Service Connect-like world in moto: a cluster, tasks started by "services"
+// (RunTask with group service:NAME, since moto's services launch none), and Cloud Map
+// services shaped the way ECS Service Connect creates them.
+
+import {
+  CreateClusterCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type ECSClient,
+} from "@aws-sdk/client-ecs";
+import {
+  CreateHttpNamespaceCommand,
+  CreateServiceCommand,
+  GetOperationCommand,
+  ListNamespacesCommand,
+  RegisterInstanceCommand,
+  type ServiceDiscoveryClient,
+} from "@aws-sdk/client-servicediscovery";
+import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { buildAwsClients } from "../../checker/aws/clients";
+
+export const ACCOUNT = "123456789012";
+export const REGION = "us-east-1";
+
+export interface WorldService {
+  readonly id: string;
+  readonly name: string;
+  readonly ecsServiceName: string;
+}
+
+export class World {
+  readonly sd: ServiceDiscoveryClient;
+  readonly ecs: ECSClient;
+  namespaceId = "";
+  namespaceName = "";
+  private taskDefinition = "";
+  private network = { subnets: [] as string[], securityGroups: [] as string[] };
+
+  constructor(readonly cluster = "c1") {
+    const clients = buildAwsClients({ maxAttempts: 2 });
+    this.sd = clients.serviceDiscovery;
+    this.ecs = clients.ecs;
+  }
+
+  async init(namespaceName = "internal"): Promise<this> {
+    await this.ecs.send(new CreateClusterCommand({ clusterName: this.cluster }));
+    const td = await this.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "app",
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        containerDefinitions: [
+          {
+            name: "app",
+            image: "app:latest",
+            essential: true,
+            cpu: 256,
+            memory: 512,
+            portMappings: [{ containerPort: 8080 }],
+          },
+        ],
+      }),
+    );
+    this.taskDefinition = td.taskDefinition!.taskDefinitionArn!;
+    // moto's RunTask needs a real subnet and group: use the default VPC's.
+    const ec2 = new EC2Client({ maxAttempts: 2 });
+    const subnets = await ec2.send(new DescribeSubnetsCommand({}));
+    const groups = await ec2.send(new DescribeSecurityGroupsCommand({}));
+    this.network = {
+      subnets: [subnets.Subnets![0]!.SubnetId!],
+      securityGroups: [groups.SecurityGroups![0]!.GroupId!],
+    };
+    const op = await this.sd.send(new CreateHttpNamespaceCommand({ Name: namespaceName }));
+    await this.sd.send(new GetOperationCommand({ OperationId: op.OperationId! }));
+    const list = await this.sd.send(new ListNamespacesCommand({}));
+    const ns = list.Namespaces!.find((n) => n.Name === namespaceName)!;
+    this.namespaceId = ns.Id!;
+    this.namespaceName = namespaceName;
+    return this;
+  }
+
+  /** A Cloud Map service as Service Connect creates it (no health config, ECS-managed). */
+  async serviceConnectService(name: string, ecsServiceName = name): Promise<WorldService> {
+    const out = await this.sd.send(
+      new CreateServiceCommand({
+        Name: name,
+        NamespaceId: this.namespaceId,
+        Type: "HTTP",
+        Description: `Managed by arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.cluster}/${ecsServiceName}`,
+        Tags: [{ Key: "AmazonECSManaged", Value: "true" }],
+      }),
+    );
+    return { id: out.Service!.Id!, name, ecsServiceName };
+  }
+
+  /** A service created with a custom health config, whose status the checker sets. */
+  async customHealthService(name: string, ecsServiceName = name): Promise<WorldService> {
+    const out = await this.sd.send(
+      new CreateServiceCommand({
+        Name: name,
+        NamespaceId: this.namespaceId,
+        Type: "HTTP",
+        Description: `Managed by arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.cluster}/${ecsServiceName}`,
+        HealthCheckCustomConfig: { FailureThreshold: 1 },
+      }),
+    );
+    return { id: out.Service!.Id!, name, ecsServiceName };
+  }
+
+  /** Starts `count` tasks for an ECS service; returns their task IDs. */
+  async runTasks(ecsServiceName: string, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let left = count; left > 0; left -= 10) {
+      const out = await this.ecs.send(
+        new RunTaskCommand({
+          cluster: this.cluster,
+          taskDefinition: this.taskDefinition,
+          launchType: "FARGATE",
+          count: Math.min(10, left),
+          group: `service:${ecsServiceName}`,
+          startedBy: `ecs-svc/${ecsServiceName}`,
+          networkConfiguration: {
+            awsvpcConfiguration: { ...this.network },
+          },
+        }),
+      );
+      for (const t of out.tasks ?? []) ids.push(t.taskArn!.split("/").pop()!);
+    }
+    return ids;
+  }
+
+  /** Registers a task the way Service Connect does: instance ID = task ID, ECS's attributes. */
+  async registerTask(
+    service: WorldService,
+    taskId: string,
+    target: { host: string; port: number },
+    extra: Record<string, string> = {},
+  ): Promise<Record<string, string>> {
+    const attributes = {
+      AWS_INSTANCE_IPV4: target.host,
+      AWS_INSTANCE_PORT: String(target.port),
+      AvailabilityZone: "us-east-1a",
+      DeploymentId: `ecs-svc/${service.ecsServiceName}-deployment`,
+      IdleTimeoutInSeconds: "300",
+      PerRequestTimeoutInSeconds: "15",
+      ...extra,
+    };
+    await this.registerRaw(service.id, taskId, attributes);
+    return attributes;
+  }
+
+  async registerRaw(serviceId: string, instanceId: string, attributes: Record<string, string>): Promise<void> {
+    await this.sd.send(
+      new RegisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId, Attributes: attributes }),
+    );
+  }
+
+  async stopTask(taskId: string): Promise<void> {
+    await this.ecs.send(new StopTaskCommand({ cluster: this.cluster, task: taskId, reason: "test" }));
+  }
+}
