@@ -1,0 +1,233 @@
+import { strict as assert } from "node:assert";
+import { Command } from "commander";
+import {
+  addConfigOptions,
+  ConfigError,
+  defaultSettings,
+  flagsFromCommander,
+  OPTIONS,
+  parseConfig,
+  parseDuration,
+  serviceSettings,
+  toEnvironment,
+  type Settings,
+} from "../checker/config";
+
+function problems(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.message;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("applies every documented default", () => {
+    const c = parseConfig({ flags: { namespace: "ns-abc" } });
+    assert.equal(c.namespace, "ns-abc");
+    assert.equal(c.services, undefined);
+    assert.equal(c.intervalMs, 10_000);
+    assert.deepEqual(c.defaults.check, {
+      protocol: "http",
+      path: "/health",
+      port: undefined,
+      expectedStatus: [{ min: 200, max: 399 }],
+      timeoutMs: 2000,
+    });
+    assert.deepEqual(c.defaults.policy, {
+      unhealthyThreshold: 3,
+      healthyThreshold: 2,
+      startupGraceMs: 60_000,
+      maxUnhealthyPercent: 50,
+      action: "auto",
+    });
+    assert.deepEqual(c.global, { degradedFailPercent: 80, degradedMinInstances: 5 });
+    assert.deepEqual(c.listen, { host: "0.0.0.0", port: 9090 });
+    assert.equal(c.logLevel, "info");
+    assert.equal(c.concurrency, 64);
+    assert.equal(c.resyncIntervalMs, 300_000);
+    assert.equal(c.maxMutationsPerSecond, 5);
+    assert.equal(c.overrides.size, 0);
+  });
+
+  it("takes a flag over a variable over a default; an empty variable is unset", () => {
+    const env = { CMHC_NAMESPACE: "from-env", CMHC_INTERVAL: "30s", CMHC_TIMEOUT: "" };
+    assert.equal(parseConfig({ env }).namespace, "from-env");
+    assert.equal(parseConfig({ env }).intervalMs, 30_000);
+    assert.equal(parseConfig({ env }).defaults.check.timeoutMs, 2000);
+    const c = parseConfig({ flags: { namespace: "from-flag", interval: "5s" }, env });
+    assert.equal(c.namespace, "from-flag");
+    assert.equal(c.intervalMs, 5000);
+  });
+
+  it("parses durations in ms, s, m, h and bare seconds", () => {
+    assert.equal(parseDuration("500ms"), 500);
+    assert.equal(parseDuration("10s"), 10_000);
+    assert.equal(parseDuration("2m"), 120_000);
+    assert.equal(parseDuration("1h"), 3_600_000);
+    assert.equal(parseDuration("1.5s"), 1500);
+    assert.equal(parseDuration("7"), 7000);
+    for (const bad of ["", "-1s", "abc", "10 parsecs", "s"]) {
+      assert.throws(() => parseDuration(bad), /expected a duration/);
+    }
+  });
+
+  it("names the flag and the variable for every bad value, all at once", () => {
+    const msg = problems(() =>
+      parseConfig({
+        env: {
+          CMHC_INTERVAL: "often",
+          CMHC_UNHEALTHY_THRESHOLD: "0",
+          CMHC_HEALTHY_THRESHOLD: "1.5",
+          CMHC_CHECK_PROTOCOL: "udp",
+          CMHC_CHECK_PATH: "health",
+          CMHC_CHECK_PORT: "70000",
+          CMHC_EXPECTED_STATUS: "200-99",
+          CMHC_ACTION: "delete",
+          CMHC_MAX_UNHEALTHY_PERCENT: "101",
+          CMHC_LISTEN: "nowhere",
+          CMHC_LOG_LEVEL: "loud",
+          CMHC_CONCURRENCY: "0",
+          CMHC_MAX_MUTATIONS_PER_SECOND: "-2",
+        },
+      }),
+    );
+    for (const label of [
+      "--namespace / CMHC_NAMESPACE: required",
+      '--interval / CMHC_INTERVAL: expected a duration like 500ms, 10s or 2m, got "often"',
+      "--unhealthy-threshold / CMHC_UNHEALTHY_THRESHOLD: expected an integer from 1 to 100",
+      "--healthy-threshold / CMHC_HEALTHY_THRESHOLD",
+      "--check-protocol / CMHC_CHECK_PROTOCOL: expected one of http, https, tcp",
+      "--check-path / CMHC_CHECK_PATH",
+      "--check-port / CMHC_CHECK_PORT",
+      "--expected-status / CMHC_EXPECTED_STATUS",
+      "--action / CMHC_ACTION",
+      "--max-unhealthy-percent / CMHC_MAX_UNHEALTHY_PERCENT",
+      "--listen / CMHC_LISTEN",
+      "--log-level / CMHC_LOG_LEVEL",
+      "--concurrency / CMHC_CONCURRENCY",
+      "--max-mutations-per-second / CMHC_MAX_MUTATIONS_PER_SECOND",
+    ]) {
+      assert.ok(msg.includes(label), `missing "${label}" in:\n${msg}`);
+    }
+  });
+
+  it("parses expected status lists and ranges", () => {
+    const c = parseConfig({ flags: { namespace: "n", expectedStatus: "200, 204,300-399" } });
+    assert.deepEqual(c.defaults.check.expectedStatus, [
+      { min: 200, max: 200 },
+      { min: 204, max: 204 },
+      { min: 300, max: 399 },
+    ]);
+    for (const bad of ["2xx", "99", "600", "400-300", ""]) {
+      assert.match(
+        problems(() => parseConfig({ flags: { namespace: "n", expectedStatus: bad } })),
+        /--expected-status \/ CMHC_EXPECTED_STATUS/,
+      );
+    }
+  });
+
+  it("rejects a timeout that is not below the interval", () => {
+    assert.match(
+      problems(() => parseConfig({ flags: { namespace: "n", interval: "2s", timeout: "2s" } })),
+      /--timeout \/ CMHC_TIMEOUT: must be below the interval/,
+    );
+  });
+
+  it("merges per-service overrides over the defaults", () => {
+    const c = parseConfig({
+      flags: { namespace: "n", checkPath: "/live", unhealthyThreshold: "4" },
+      env: {
+        CMHC_SERVICE_OVERRIDES: JSON.stringify({
+          payments: { checkPath: "/ready", unhealthyThreshold: 2, timeout: "500ms", action: "observe" },
+          redis: { checkProtocol: "tcp", checkPort: 6379 },
+        }),
+      },
+    });
+    const pay = serviceSettings(c, "payments");
+    assert.equal(pay.check.path, "/ready");
+    assert.equal(pay.check.timeoutMs, 500);
+    assert.equal(pay.policy.unhealthyThreshold, 2);
+    assert.equal(pay.policy.action, "observe");
+    assert.equal(pay.policy.healthyThreshold, 2, "unset keys keep the defaults");
+    const redis = serviceSettings(c, "redis");
+    assert.equal(redis.check.protocol, "tcp");
+    assert.equal(redis.check.port, 6379);
+    assert.equal(redis.check.path, "/live");
+    assert.equal(redis.policy.unhealthyThreshold, 4);
+    assert.equal(serviceSettings(c, "other"), c.defaults);
+  });
+
+  it("rejects bad overrides with the service and key named", () => {
+    const label = /--service-overrides \/ CMHC_SERVICE_OVERRIDES/;
+    const cases: Array<[string, RegExp]> = [
+      ["{not json", /not valid JSON/],
+      ["[1,2]", /expected a JSON object/],
+      ['{"api": 3}', /service "api": expected an object/],
+      ['{"api": {"checkPaht": "/x"}}', /service "api": unknown key "checkPaht"/],
+      ['{"api": {"unhealthyThreshold": 0}}', /service "api": unhealthyThreshold: expected an integer/],
+      ['{"api": {"timeout": "20s"}}', /service "api": timeout must be below the interval/],
+      ['{"api": {"checkPath": true}}', /service "api": checkPath: expected a string or number/],
+    ];
+    for (const [json, pattern] of cases) {
+      const msg = problems(() => parseConfig({ flags: { namespace: "n", serviceOverrides: json } }));
+      assert.match(msg, label);
+      assert.match(msg, pattern);
+    }
+  });
+
+  it("parses the allow-list and listen address", () => {
+    const c = parseConfig({ flags: { namespace: "n", services: "api, web,,", listen: "127.0.0.1:0" } });
+    assert.deepEqual(c.services, ["api", "web"]);
+    assert.deepEqual(c.listen, { host: "127.0.0.1", port: 0 });
+  });
+
+  it("round-trips settings through the environment the Pulumi component will set", () => {
+    const settings: Settings = {
+      namespace: "ns-1234",
+      services: "api,web",
+      interval: "5s",
+      timeout: "1s",
+      unhealthyThreshold: "2",
+      healthyThreshold: "3",
+      checkProtocol: "https",
+      checkPath: "/ready",
+      checkPort: "8443",
+      expectedStatus: "200-299",
+      action: "deregister",
+      maxUnhealthyPercent: "30",
+      startupGrace: "2m",
+      serviceOverrides: '{"web":{"checkProtocol":"tcp"}}',
+      logLevel: "debug",
+    };
+    const env = toEnvironment(settings);
+    assert.equal(env["CMHC_CHECK_PATH"], "/ready");
+    assert.deepEqual(parseConfig({ env }), parseConfig({ flags: settings }));
+    assert.throws(() => toEnvironment({ bogus: "1" } as Settings), /unknown checker setting "bogus"/);
+  });
+
+  it("documents one default per option, and parses them all", () => {
+    const defaults = defaultSettings();
+    for (const o of OPTIONS) assert.equal(defaults[o.key], o.default);
+    parseConfig({ env: toEnvironment({ ...defaults, namespace: "n" }) });
+  });
+
+  it("wires every option into commander without commander applying defaults", async () => {
+    let seen: Record<string, unknown> = {};
+    const cmd = addConfigOptions(new Command("x"))
+      .exitOverride()
+      .action((opts: Record<string, unknown>) => {
+        seen = opts;
+      });
+    await cmd.parseAsync(["node", "x", "--namespace", "ns-1", "--interval", "5s", "--check-path", "/p"]);
+    const flags = flagsFromCommander(seen);
+    assert.deepEqual(flags, { namespace: "ns-1", interval: "5s", checkPath: "/p" });
+    // A variable still wins over a default commander did not inject.
+    const c = parseConfig({ flags, env: { CMHC_TIMEOUT: "3s" } });
+    assert.equal(c.defaults.check.timeoutMs, 3000);
+    assert.equal(c.defaults.check.path, "/p");
+    for (const o of OPTIONS) assert.ok(cmd.options.some((x) => x.long === o.flag), o.flag);
+  });
+});
