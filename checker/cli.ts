@@ -7,7 +7,13 @@ import { buildAwsClients } from "./aws/clients";
 import { SdkCloudMap } from "./aws/cloudmap";
 import { SdkEcs } from "./aws/ecs";
 import { systemClock } from "./clock";
-import { addConfigOptions, ConfigError, flagsFromCommander, parseConfig, type CheckerConfig } from "./config";
+import {
+  addConfigOptions,
+  ConfigError,
+  flagsFromCommander,
+  parseConfig,
+  type CheckerConfig,
+} from "./config";
 import { Checker } from "./loop/checker";
 import { runLoop } from "./loop/run-loop";
 import { createLogger, type Logger } from "./observability/logger";
@@ -67,7 +73,9 @@ async function run(opts: Record<string, unknown>): Promise<void> {
     now: systemClock.now,
   });
   logger.info({ listen: server.url }, "serving /healthz, /metrics and /status");
-  logger.warn("state store is in memory: instances taken out are forgotten if the checker restarts");
+  logger.warn(
+    "state store is in memory: instances taken out are forgotten if the checker restarts",
+  );
 
   const controller = new AbortController();
   const stop = (sig: string): void => {
@@ -123,7 +131,9 @@ async function once(opts: Record<string, unknown>): Promise<void> {
 
 export function buildProgram(): Command {
   const program = new Command("cloudmap-health-checker")
-    .description("Health checks for the instances of an AWS Cloud Map namespace (ECS Service Connect)")
+    .description(
+      "Health checks for the instances of an AWS Cloud Map namespace (ECS Service Connect)",
+    )
     .showHelpAfterError();
   addConfigOptions(
     program.command("run").description("check the namespace every interval until SIGTERM"),

@@ -59,7 +59,11 @@ export interface EcsPort {
 }
 
 export interface Prober {
-  probe(target: ProbeTarget & { ok: true }, check: CheckSpec, signal?: AbortSignal): Promise<ProbeResult>;
+  probe(
+    target: ProbeTarget & { ok: true },
+    check: CheckSpec,
+    signal?: AbortSignal,
+  ): Promise<ProbeResult>;
 }
 
 /** Injectable time source, so the loop and the planner are testable. */

@@ -33,13 +33,19 @@ describe("CLI against moto", function () {
 
   it("`once` runs one cycle and prints a JSON report of observations", async () => {
     targets[0]!.mode = "fail";
-    const r = await runCli(["once", "--namespace", "shop.local", "--interval", "1s", "--timeout", "300ms"], {
-      NODE_NO_WARNINGS: "1",
-    });
+    const r = await runCli(
+      ["once", "--namespace", "shop.local", "--interval", "1s", "--timeout", "300ms"],
+      {
+        NODE_NO_WARNINGS: "1",
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as {
       namespace: { name: string };
-      services: Array<{ name: string; instances: Array<{ instanceId: string; probe: { ok: boolean } }> }>;
+      services: Array<{
+        name: string;
+        instances: Array<{ instanceId: string; probe: { ok: boolean } }>;
+      }>;
       actions: unknown[];
     };
     assert.equal(report.namespace.name, "shop.local");
@@ -83,10 +89,17 @@ describe("CLI against moto", function () {
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /cmhc_actions_total\{service="api",kind="deregister",outcome="ok"\} 1/);
       assert.match(metrics, /cmhc_probes_total\{service="api",result="failure"\} [1-9]/);
-      assert.match(metrics, /cmhc_instances\{service="api",verdict="healthy",in_rotation="true"\} 2/);
+      assert.match(
+        metrics,
+        /cmhc_instances\{service="api",verdict="healthy",in_rotation="true"\} 2/,
+      );
       assert.match(metrics, /cmhc_cycle_duration_seconds_count [1-9]/);
       const status = (await (await fetch(`${base}/status`)).json()) as {
-        instances: Array<{ instanceId: string; inRotation: boolean; lastProbe: { detail: string } }>;
+        instances: Array<{
+          instanceId: string;
+          inRotation: boolean;
+          lastProbe: { detail: string };
+        }>;
         recentActions: Array<{ kind: string; instanceId: string; reason: string }>;
       };
       const removed = status.instances.find((i) => i.instanceId === taskIds[1])!;

@@ -141,7 +141,12 @@ describe("config", () => {
       flags: { namespace: "n", checkPath: "/live", unhealthyThreshold: "4" },
       env: {
         CMHC_SERVICE_OVERRIDES: JSON.stringify({
-          payments: { checkPath: "/ready", unhealthyThreshold: 2, timeout: "500ms", action: "observe" },
+          payments: {
+            checkPath: "/ready",
+            unhealthyThreshold: 2,
+            timeout: "500ms",
+            action: "observe",
+          },
           redis: { checkProtocol: "tcp", checkPort: 6379 },
         }),
       },
@@ -167,19 +172,26 @@ describe("config", () => {
       ["[1,2]", /expected a JSON object/],
       ['{"api": 3}', /service "api": expected an object/],
       ['{"api": {"checkPaht": "/x"}}', /service "api": unknown key "checkPaht"/],
-      ['{"api": {"unhealthyThreshold": 0}}', /service "api": unhealthyThreshold: expected an integer/],
+      [
+        '{"api": {"unhealthyThreshold": 0}}',
+        /service "api": unhealthyThreshold: expected an integer/,
+      ],
       ['{"api": {"timeout": "20s"}}', /service "api": timeout must be below the interval/],
       ['{"api": {"checkPath": true}}', /service "api": checkPath: expected a string or number/],
     ];
     for (const [json, pattern] of cases) {
-      const msg = problems(() => parseConfig({ flags: { namespace: "n", serviceOverrides: json } }));
+      const msg = problems(() =>
+        parseConfig({ flags: { namespace: "n", serviceOverrides: json } }),
+      );
       assert.match(msg, label);
       assert.match(msg, pattern);
     }
   });
 
   it("parses the allow-list and listen address", () => {
-    const c = parseConfig({ flags: { namespace: "n", services: "api, web,,", listen: "127.0.0.1:0" } });
+    const c = parseConfig({
+      flags: { namespace: "n", services: "api, web,,", listen: "127.0.0.1:0" },
+    });
     assert.deepEqual(c.services, ["api", "web"]);
     assert.deepEqual(c.listen, { host: "127.0.0.1", port: 0 });
   });
@@ -205,7 +217,10 @@ describe("config", () => {
     const env = toEnvironment(settings);
     assert.equal(env["CMHC_CHECK_PATH"], "/ready");
     assert.deepEqual(parseConfig({ env }), parseConfig({ flags: settings }));
-    assert.throws(() => toEnvironment({ bogus: "1" } as Settings), /unknown checker setting "bogus"/);
+    assert.throws(
+      () => toEnvironment({ bogus: "1" } as Settings),
+      /unknown checker setting "bogus"/,
+    );
   });
 
   it("documents one default per option, and parses them all", () => {
@@ -221,13 +236,26 @@ describe("config", () => {
       .action((opts: Record<string, unknown>) => {
         seen = opts;
       });
-    await cmd.parseAsync(["node", "x", "--namespace", "ns-1", "--interval", "5s", "--check-path", "/p"]);
+    await cmd.parseAsync([
+      "node",
+      "x",
+      "--namespace",
+      "ns-1",
+      "--interval",
+      "5s",
+      "--check-path",
+      "/p",
+    ]);
     const flags = flagsFromCommander(seen);
     assert.deepEqual(flags, { namespace: "ns-1", interval: "5s", checkPath: "/p" });
     // A variable still wins over a default commander did not inject.
     const c = parseConfig({ flags, env: { CMHC_TIMEOUT: "3s" } });
     assert.equal(c.defaults.check.timeoutMs, 3000);
     assert.equal(c.defaults.check.path, "/p");
-    for (const o of OPTIONS) assert.ok(cmd.options.some((x) => x.long === o.flag), o.flag);
+    for (const o of OPTIONS)
+      assert.ok(
+        cmd.options.some((x) => x.long === o.flag),
+        o.flag,
+      );
   });
 });

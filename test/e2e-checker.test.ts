@@ -119,7 +119,10 @@ describe("checker end to end (moto + loopback targets)", function () {
     assert.ok(!(await listed(api.id)).has(tasks[2]!.taskId));
     assert.match(h.status.recentActions.at(-1)!.reason, /going away/);
     await cycles(h, 3);
-    assert.ok(!(await listed(api.id)).has(tasks[2]!.taskId), "a stopped task is never re-registered");
+    assert.ok(
+      !(await listed(api.id)).has(tasks[2]!.taskId),
+      "a stopped task is never re-registered",
+    );
   });
 
   it("holds the cap when most of a service fails, keeping the rest in rotation", async () => {
@@ -136,7 +139,10 @@ describe("checker end to end (moto + loopback targets)", function () {
     assert.equal(held.length, 1);
     assert.equal(held[0]!.rule, "max-unhealthy-percent");
     const text = await h.metrics.render();
-    assert.match(text, /cmhc_held_actions_total\{service="api",rule="max-unhealthy-percent"\} [1-9]/);
+    assert.match(
+      text,
+      /cmhc_held_actions_total\{service="api",rule="max-unhealthy-percent"\} [1-9]/,
+    );
   });
 
   it("changes nothing when every target fails at once, and reports itself degraded", async () => {
@@ -182,15 +188,27 @@ describe("checker end to end (moto + loopback targets)", function () {
     assert.equal(deregs.length, 1, "exactly one deregistration reached Cloud Map");
     assert.match(deregs[0]!.body, new RegExp(bad.taskId));
     assert.equal(proxy.succeeded("RegisterInstance").length, 0);
-    assert.deepEqual([...(await listed(api.id)).keys()].sort(), tasks.slice(0, 3).map((t) => t.taskId).sort());
-    assert.match(await h.metrics.render(), /cmhc_aws_calls_total\{[^}]*outcome="throttled"\} [1-9]/);
+    assert.deepEqual(
+      [...(await listed(api.id)).keys()].sort(),
+      tasks
+        .slice(0, 3)
+        .map((t) => t.taskId)
+        .sort(),
+    );
+    assert.match(
+      await h.metrics.render(),
+      /cmhc_aws_calls_total\{[^}]*outcome="throttled"\} [1-9]/,
+    );
   });
 
   it("skips malformed instances with one log line each and keeps checking the rest", async () => {
     const api = await world.serviceConnectService("api");
     const tasks = await fleet(api, 3);
     const [ipless, v6only] = await world.runTasks("api", 2);
-    await world.registerRaw(api.id, ipless!, { AWS_INSTANCE_IPV4: "not-an-ip", AWS_INSTANCE_PORT: "80" });
+    await world.registerRaw(api.id, ipless!, {
+      AWS_INSTANCE_IPV4: "not-an-ip",
+      AWS_INSTANCE_PORT: "80",
+    });
     await world.registerRaw(api.id, v6only!, { AWS_INSTANCE_IPV6: "::1", AWS_INSTANCE_PORT: "80" });
     const h = await makeChecker({ namespace: world.namespaceName });
     tasks[0]!.target.mode = "fail";
@@ -217,7 +235,10 @@ describe("checker end to end (moto + loopback targets)", function () {
       const t = await startHttpTarget({ host: `127.0.30.${i}` });
       targets.push(t);
       hosts.push(t);
-      await world.registerRaw(id, `vm-${i}`, { AWS_INSTANCE_IPV4: t.host, AWS_INSTANCE_PORT: String(t.port) });
+      await world.registerRaw(id, `vm-${i}`, {
+        AWS_INSTANCE_IPV4: t.host,
+        AWS_INSTANCE_PORT: String(t.port),
+      });
     }
     const h = await makeChecker({ namespace: world.namespaceName });
     hosts[0]!.mode = "fail";

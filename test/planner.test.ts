@@ -11,7 +11,10 @@ import {
   type SimService,
 } from "./support/scenario";
 
-function oneService(n: number, opts: { custom?: boolean; policy?: Partial<typeof POLICY> } = {}): Sim {
+function oneService(
+  n: number,
+  opts: { custom?: boolean; policy?: Partial<typeof POLICY> } = {},
+): Sim {
   const svc: SimService = {
     info: service("api", opts.custom ?? false),
     policy: { ...POLICY, ...opts.policy },
@@ -21,7 +24,9 @@ function oneService(n: number, opts: { custom?: boolean; policy?: Partial<typeof
 }
 
 function kinds(p: Plan): string[] {
-  return p.actions.map((a) => `${a.kind}${a.kind === "set-status" ? `:${a.status}` : ""} ${a.instanceId}`);
+  return p.actions.map(
+    (a) => `${a.kind}${a.kind === "set-status" ? `:${a.status}` : ""} ${a.instanceId}`,
+  );
 }
 
 describe("planner", () => {
@@ -190,17 +195,31 @@ describe("planner", () => {
     for (const i of sim.services[0]!.instances) i.probeOk = false;
     const p = sim.steps(3)[2]!;
     assert.deepEqual(kinds(p), ["deregister t0"]);
-    assert.deepEqual(p.holds.map((h) => h.rule), ["last-instance"]);
+    assert.deepEqual(
+      p.holds.map((h) => h.rule),
+      ["last-instance"],
+    );
     const single = oneService(1, { policy: { maxUnhealthyPercent: 100 } });
     single.services[0]!.instances[0]!.probeOk = false;
     const q = single.steps(3)[2]!;
     assert.deepEqual(q.actions, []);
-    assert.deepEqual(q.holds.map((h) => h.rule), ["last-instance"]);
+    assert.deepEqual(
+      q.holds.map((h) => h.rule),
+      ["last-instance"],
+    );
   });
 
   it("reports a degraded checker and acts on nothing when most probes fail at once", () => {
-    const a: SimService = { info: service("a"), policy: POLICY, instances: healthyInstances(5, "a") };
-    const b: SimService = { info: service("b"), policy: POLICY, instances: healthyInstances(5, "b") };
+    const a: SimService = {
+      info: service("a"),
+      policy: POLICY,
+      instances: healthyInstances(5, "a"),
+    };
+    const b: SimService = {
+      info: service("b"),
+      policy: POLICY,
+      instances: healthyInstances(5, "b"),
+    };
     const sim = new Sim([a, b]);
     for (const i of [...a.instances, ...b.instances].slice(0, 9)) i.probeOk = false;
     for (const p of sim.steps(6)) {

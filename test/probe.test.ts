@@ -43,7 +43,10 @@ describe("probes against real loopback servers", () => {
     assert.equal(custom.ok, true);
     t.mode = "ok";
     t.status = 204;
-    assert.equal((await prober.probe(t, { ...HTTP, expectedStatus: [{ min: 200, max: 200 }] })).ok, false);
+    assert.equal(
+      (await prober.probe(t, { ...HTTP, expectedStatus: [{ min: 200, max: 200 }] })).ok,
+      false,
+    );
   });
 
   it("times out a hanging target", async () => {
@@ -104,13 +107,20 @@ describe("probeTarget", () => {
   it("uses AWS_INSTANCE_IPV4 and AWS_INSTANCE_PORT, or the configured port", () => {
     const attrs = { AWS_INSTANCE_IPV4: "10.1.2.3", AWS_INSTANCE_PORT: "8080" };
     assert.deepEqual(probeTarget(attrs, HTTP), { ok: true, host: "10.1.2.3", port: 8080 });
-    assert.deepEqual(probeTarget(attrs, { ...HTTP, port: 9000 }), { ok: true, host: "10.1.2.3", port: 9000 });
+    assert.deepEqual(probeTarget(attrs, { ...HTTP, port: 9000 }), {
+      ok: true,
+      host: "10.1.2.3",
+      port: 9000,
+    });
   });
 
   it("explains what is wrong with a malformed instance", () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ AWS_INSTANCE_PORT: "80" }, /AWS_INSTANCE_IPV4 is missing/],
-      [{ AWS_INSTANCE_IPV6: "fd00::1", AWS_INSTANCE_PORT: "80" }, /IPv6-only instance: not supported/],
+      [
+        { AWS_INSTANCE_IPV6: "fd00::1", AWS_INSTANCE_PORT: "80" },
+        /IPv6-only instance: not supported/,
+      ],
       [{ AWS_INSTANCE_IPV4: "10.0.0.300", AWS_INSTANCE_PORT: "80" }, /not an IPv4 address/],
       [{ AWS_INSTANCE_IPV4: "10.0.0.1" }, /AWS_INSTANCE_PORT is missing/],
       [{ AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "http" }, /not a port: "http"/],

@@ -6,7 +6,12 @@ import type { DeserializeMiddleware, MetadataBearer, MiddlewareStack } from "@sm
 import { isThrottlingError } from "./errors";
 
 export type CallOutcome = "ok" | "throttled" | "error";
-export type OnCall = (service: string, operation: string, outcome: CallOutcome, errorName?: string) => void;
+export type OnCall = (
+  service: string,
+  operation: string,
+  outcome: CallOutcome,
+  errorName?: string,
+) => void;
 
 export interface AwsClientOptions {
   readonly region?: string;

@@ -17,10 +17,13 @@ import {
 import type { CustomStatus, EcsServiceRef, InstanceRecord, ServiceInfo } from "../domain/types";
 import type { CloudMapPort, NamespaceInfo } from "../ports";
 
-const ECS_MANAGED = /Managed by (arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/([^/\s]+)\/([^/\s]+))/;
+const ECS_MANAGED =
+  /Managed by (arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/([^/\s]+)\/([^/\s]+))/;
 
 /** The ECS service behind a Service Connect-created Cloud Map service, from its description. */
-export function parseEcsManagedDescription(description: string | undefined): EcsServiceRef | undefined {
+export function parseEcsManagedDescription(
+  description: string | undefined,
+): EcsServiceRef | undefined {
   const m = description ? ECS_MANAGED.exec(description) : null;
   if (!m) return undefined;
   return { arn: m[1]!, cluster: m[2]!, serviceName: m[3]! };
@@ -54,7 +57,9 @@ export class SdkCloudMap implements CloudMapPort {
     const matches: NamespaceInfo[] = [];
     let NextToken: string | undefined;
     do {
-      const page = await this.client.send(new ListNamespacesCommand({ NextToken, MaxResults: 100 }));
+      const page = await this.client.send(
+        new ListNamespacesCommand({ NextToken, MaxResults: 100 }),
+      );
       for (const ns of page.Namespaces ?? []) {
         if (ns.Name === idOrName && ns.Id) matches.push({ id: ns.Id, name: ns.Name });
       }
@@ -115,7 +120,10 @@ export class SdkCloudMap implements CloudMapPort {
 
   async discoverRevision(namespaceName: string, serviceName: string): Promise<string> {
     const out = await this.client.send(
-      new DiscoverInstancesRevisionCommand({ NamespaceName: namespaceName, ServiceName: serviceName }),
+      new DiscoverInstancesRevisionCommand({
+        NamespaceName: namespaceName,
+        ServiceName: serviceName,
+      }),
     );
     return String(out.InstancesRevision);
   }
@@ -136,7 +144,9 @@ export class SdkCloudMap implements CloudMapPort {
   }
 
   async deregisterInstance(serviceId: string, instanceId: string): Promise<void> {
-    await this.client.send(new DeregisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId }));
+    await this.client.send(
+      new DeregisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId }),
+    );
   }
 
   async registerInstance(
@@ -161,7 +171,11 @@ export class SdkCloudMap implements CloudMapPort {
     status: "HEALTHY" | "UNHEALTHY",
   ): Promise<void> {
     await this.client.send(
-      new UpdateInstanceCustomHealthStatusCommand({ ServiceId: serviceId, InstanceId: instanceId, Status: status }),
+      new UpdateInstanceCustomHealthStatusCommand({
+        ServiceId: serviceId,
+        InstanceId: instanceId,
+        Status: status,
+      }),
     );
   }
 }

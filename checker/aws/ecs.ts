@@ -34,7 +34,10 @@ export class SdkEcs implements EcsPort {
           for (const f of res.failures ?? []) {
             if (!f.arn) continue;
             // Only MISSING proves absence; any other failure says nothing about the task.
-            out.set(taskIdOf(f.arn), f.reason === "MISSING" ? { kind: "missing" } : { kind: "unavailable" });
+            out.set(
+              taskIdOf(f.arn),
+              f.reason === "MISSING" ? { kind: "missing" } : { kind: "unavailable" },
+            );
           }
           for (const id of batch) if (!out.has(id)) out.set(id, { kind: "unavailable" });
         } catch {

@@ -13,7 +13,14 @@ const THROTTLING = new Set([
   "ProvisionedThroughputExceededException",
 ]);
 
-const NETWORK = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
+const NETWORK = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 
 interface AwsLikeError {
   name?: string;
@@ -29,7 +36,11 @@ function shape(err: unknown): AwsLikeError {
 
 export function isThrottlingError(err: unknown): boolean {
   const e = shape(err);
-  return THROTTLING.has(e.name ?? "") || THROTTLING.has(e.code ?? "") || e.$metadata?.httpStatusCode === 429;
+  return (
+    THROTTLING.has(e.name ?? "") ||
+    THROTTLING.has(e.code ?? "") ||
+    e.$metadata?.httpStatusCode === 429
+  );
 }
 
 export function isTransientAwsError(err: unknown): boolean {

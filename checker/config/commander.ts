@@ -7,7 +7,9 @@ import { OPTIONS, type Settings } from "./schema";
 export function addConfigOptions(cmd: Command): Command {
   for (const o of OPTIONS) {
     const def = o.default === undefined ? "" : `, default ${o.default}`;
-    cmd.addOption(new Option(`${o.flag} <${o.valueName}>`, `${o.description} [env ${o.env}${def}]`));
+    cmd.addOption(
+      new Option(`${o.flag} <${o.valueName}>`, `${o.description} [env ${o.env}${def}]`),
+    );
   }
   return cmd;
 }

@@ -7,7 +7,9 @@ export function parseDuration(text: string | number): number {
   const raw = String(text).trim();
   const match = PATTERN.exec(raw);
   if (!match) {
-    throw new Error(`expected a duration like 500ms, 10s or 2m, got ${JSON.stringify(String(text))}`);
+    throw new Error(
+      `expected a duration like 500ms, 10s or 2m, got ${JSON.stringify(String(text))}`,
+    );
   }
   const ms = Number(match[1]) * UNITS[match[2] ?? "s"]!;
   return Math.round(ms);

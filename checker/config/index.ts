@@ -1,5 +1,12 @@
 export { parseDuration, formatDuration } from "./duration";
-export { OPTIONS, OVERRIDE_KEYS, optionSpec, type OptionKey, type OptionSpec, type Settings } from "./schema";
+export {
+  OPTIONS,
+  OVERRIDE_KEYS,
+  optionSpec,
+  type OptionKey,
+  type OptionSpec,
+  type Settings,
+} from "./schema";
 export {
   ConfigError,
   defaultSettings,

@@ -93,9 +93,16 @@ export function parseConfig(input: {
     (base as Record<string, unknown>)[key] = get(key, parse);
   }
   if (intervalMs !== undefined && base.timeout !== undefined && base.timeout >= intervalMs) {
-    problems.push(`${label("timeout")}: must be below the interval (${text("interval")}), got ${text("timeout")}`);
+    problems.push(
+      `${label("timeout")}: must be below the interval (${text("interval")}), got ${text("timeout")}`,
+    );
   }
-  const overrides = parseOverrides(text("serviceOverrides"), intervalMs, problems, label("serviceOverrides"));
+  const overrides = parseOverrides(
+    text("serviceOverrides"),
+    intervalMs,
+    problems,
+    label("serviceOverrides"),
+  );
   const config = {
     namespace: namespace ?? "",
     services: get("services", v.nameList),
@@ -116,7 +123,10 @@ export function parseConfig(input: {
     ...config,
     defaults,
     overrides: new Map(
-      [...overrides].map(([name, values]) => [name, resolve(base as Required<ServiceValues>, values)]),
+      [...overrides].map(([name, values]) => [
+        name,
+        resolve(base as Required<ServiceValues>, values),
+      ]),
     ),
   };
 }
@@ -158,7 +168,9 @@ function parseOverrides(
         continue;
       }
       try {
-        (values as Record<string, unknown>)[key] = SERVICE_PARSERS[key as OverrideKey](String(value));
+        (values as Record<string, unknown>)[key] = SERVICE_PARSERS[key as OverrideKey](
+          String(value),
+        );
       } catch (err) {
         problems.push(`${label}: service "${service}": ${key}: ${(err as Error).message}`);
       }

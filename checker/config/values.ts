@@ -11,12 +11,24 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
-const integerText = z.string().trim().regex(/^-?\d+$/).transform(Number);
-const numberText = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number);
+const integerText = z
+  .string()
+  .trim()
+  .regex(/^-?\d+$/)
+  .transform(Number);
+const numberText = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?$/)
+  .transform(Number);
 
 export function integer(min: number, max: number) {
   return (text: string): number =>
-    check(integerText.pipe(z.number().int().min(min).max(max)), text, `an integer from ${min} to ${max}`);
+    check(
+      integerText.pipe(z.number().int().min(min).max(max)),
+      text,
+      `an integer from ${min} to ${max}`,
+    );
 }
 
 export function positiveNumber(text: string): number {
@@ -74,7 +86,8 @@ export function nameList(text: string): string[] {
     .split(",")
     .map((n) => n.trim())
     .filter((n) => n.length > 0);
-  if (names.length === 0) throw new Error(`expected at least one name, got ${JSON.stringify(text)}`);
+  if (names.length === 0)
+    throw new Error(`expected at least one name, got ${JSON.stringify(text)}`);
   return names;
 }
 

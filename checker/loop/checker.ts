@@ -139,7 +139,9 @@ export class Checker {
     this.state = new Map(result.state);
     for (const key of result.forget) await this.forgetDurably(key);
     this.report(result);
-    const records = signal?.aborted ? [] : await this.executor.execute(result.actions, this.state, signal);
+    const records = signal?.aborted
+      ? []
+      : await this.executor.execute(result.actions, this.state, signal);
     for (const r of records) this.deps.status.recordAction(r);
 
     const durationMs = clock.now() - started;
@@ -194,19 +196,25 @@ export class Checker {
     return out;
   }
 
-  private async describeTasks(snapshots: readonly ServiceSnapshot[]): Promise<Map<string, TaskLookup>> {
+  private async describeTasks(
+    snapshots: readonly ServiceSnapshot[],
+  ): Promise<Map<string, TaskLookup>> {
     const refs: TaskRef[] = [];
     for (const snap of snapshots) {
       for (const { record } of this.records(snap)) {
         const cluster = clusterOf(snap, record);
-        if (cluster && TASK_ID.test(record.instanceId)) refs.push({ cluster, taskId: record.instanceId });
+        if (cluster && TASK_ID.test(record.instanceId))
+          refs.push({ cluster, taskId: record.instanceId });
       }
     }
     if (refs.length === 0) return new Map();
     try {
       return await this.deps.ecs.describeTasks(refs);
     } catch (err) {
-      this.deps.logger.warn({ err: describeAwsError(err) }, "DescribeTasks failed; ECS state unavailable");
+      this.deps.logger.warn(
+        { err: describeAwsError(err) },
+        "DescribeTasks failed; ECS state unavailable",
+      );
       return new Map();
     }
   }
@@ -243,9 +251,17 @@ export class Checker {
     });
   }
 
-  private async probe(observed: readonly Observed[], signal?: AbortSignal): Promise<Map<string, ProbeResult>> {
+  private async probe(
+    observed: readonly Observed[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, ProbeResult>> {
     const { config, prober, clock, metrics } = this.deps;
-    type Item = { key: string; service: string; check: CheckSpec; target: ProbeTarget & { ok: true } };
+    type Item = {
+      key: string;
+      service: string;
+      check: CheckSpec;
+      target: ProbeTarget & { ok: true };
+    };
     const items: Item[] = [];
     let maxTimeout = 0;
     for (const { service, check, targets } of observed) {
@@ -300,7 +316,10 @@ export class Checker {
       skipping.add(s.key);
       if (this.loggedSkips.get(s.key) === s.problem) continue;
       this.loggedSkips.set(s.key, s.problem);
-      logger.warn({ service: s.serviceName, instanceId: s.instanceId, problem: s.problem }, "skipping instance");
+      logger.warn(
+        { service: s.serviceName, instanceId: s.instanceId, problem: s.problem },
+        "skipping instance",
+      );
     }
     for (const key of this.loggedSkips.keys()) if (!skipping.has(key)) this.loggedSkips.delete(key);
     if (result.degraded) {

@@ -29,7 +29,10 @@ export class RateLimiter {
     for (;;) {
       if (signal?.aborted) return false;
       const now = this.clock.now();
-      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.tokens = Math.min(
+        this.capacity,
+        this.tokens + ((now - this.last) / 1000) * this.perSecond,
+      );
       this.last = now;
       if (this.tokens >= 1) {
         this.tokens -= 1;

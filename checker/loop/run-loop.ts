@@ -34,7 +34,11 @@ export async function runLoop(
       status.lastError = describeAwsError(err);
       metrics.cycles.inc({ result: "failed" });
       logger.error(
-        { err: status.lastError, transient: isTransientAwsError(err), consecutiveFailures: failures },
+        {
+          err: status.lastError,
+          transient: isTransientAwsError(err),
+          consecutiveFailures: failures,
+        },
         "cycle failed; nothing was decided from it",
       );
     }

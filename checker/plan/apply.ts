@@ -31,7 +31,11 @@ export function applyAction(state: InstanceState, action: Action, now: number): 
  * CreatorRequestId for re-registering an instance: the same for every retry of one
  * re-registration (so AWS deduplicates), different for the next removal. Max 64 chars.
  */
-export function registrationToken(serviceId: string, instanceId: string, removedAt: number): string {
+export function registrationToken(
+  serviceId: string,
+  instanceId: string,
+  removedAt: number,
+): string {
   const digest = createHash("sha256")
     .update(`${serviceId}/${instanceId}/${removedAt}`)
     .digest("hex");

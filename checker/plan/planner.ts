@@ -280,7 +280,10 @@ function observe(
 }
 
 function inGrace(base: InstanceState, task: TaskLookup, graceMs: number, now: number): boolean {
-  const since = task.kind === "task" && task.task.startedAt !== undefined ? task.task.startedAt : base.firstSeen;
+  const since =
+    task.kind === "task" && task.task.startedAt !== undefined
+      ? task.task.startedAt
+      : base.firstSeen;
   return now - since < graceMs;
 }
 

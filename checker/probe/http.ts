@@ -45,9 +45,16 @@ export function httpProbe(
       // The status is all we need: discard the body without buffering it.
       res.resume();
       const ok = matches(code, check.expectedStatus);
-      done({ ok, detail: ok ? `HTTP ${code}` : `HTTP ${code} (expected ${formatRanges(check.expectedStatus)})` });
+      done({
+        ok,
+        detail: ok
+          ? `HTTP ${code}`
+          : `HTTP ${code} (expected ${formatRanges(check.expectedStatus)})`,
+      });
     });
-    req.on("error", (err: NodeJS.ErrnoException) => done({ ok: false, detail: err.code ?? err.message }));
+    req.on("error", (err: NodeJS.ErrnoException) =>
+      done({ ok: false, detail: err.code ?? err.message }),
+    );
     req.end();
   });
 }

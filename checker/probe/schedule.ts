@@ -30,7 +30,11 @@ export async function runSpread<T, R>(
   const results = new Map<string, R>();
   // One walk over items sorted by offset, with a single sleeper: no timer per item.
   const queue = items
-    .map((item) => ({ item, key: opts.keyOf(item), at: offsetOf(opts.keyOf(item), opts.spreadMs, opts.seed) }))
+    .map((item) => ({
+      item,
+      key: opts.keyOf(item),
+      at: offsetOf(opts.keyOf(item), opts.spreadMs, opts.seed),
+    }))
     .sort((a, b) => a.at - b.at);
   const started = Date.now();
   const inFlight = new Set<Promise<void>>();

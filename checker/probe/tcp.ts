@@ -28,6 +28,8 @@ export function tcpProbe(
     if (signal?.aborted) return onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
     socket.once("connect", () => done({ ok: true, detail: "TCP connected" }));
-    socket.once("error", (err: NodeJS.ErrnoException) => done({ ok: false, detail: err.code ?? err.message }));
+    socket.once("error", (err: NodeJS.ErrnoException) =>
+      done({ ok: false, detail: err.code ?? err.message }),
+    );
   });
 }

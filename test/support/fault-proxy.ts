@@ -81,7 +81,12 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
           headers: { ...req.headers, host: target.host },
         },
         (up) => {
-          calls.push({ operation, status: up.statusCode ?? 0, injected: false, body: body.toString() });
+          calls.push({
+            operation,
+            status: up.statusCode ?? 0,
+            injected: false,
+            body: body.toString(),
+          });
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
         },

@@ -35,7 +35,10 @@ export function service(name: string, customHealth = false): ServiceInfo {
   };
 }
 
-export function runningTask(id: string, extra: Partial<{ health: string; startedAt: number }> = {}): TaskLookup {
+export function runningTask(
+  id: string,
+  extra: Partial<{ health: string; startedAt: number }> = {},
+): TaskLookup {
   return {
     kind: "task",
     task: {
@@ -107,7 +110,12 @@ export class Sim {
             probe:
               i.probeOk === undefined
                 ? undefined
-                : { ok: i.probeOk, detail: i.probeOk ? "HTTP 200" : "HTTP 500", latencyMs: 1, at: this.now },
+                : {
+                    ok: i.probeOk,
+                    detail: i.probeOk ? "HTTP 200" : "HTTP 500",
+                    latencyMs: 1,
+                    at: this.now,
+                  },
             problem: i.problem,
             observedAt: this.now,
           })),

@@ -22,7 +22,9 @@ export interface HttpTarget {
   close(): Promise<void>;
 }
 
-export async function startHttpTarget(opts: { host?: string; tls?: boolean } = {}): Promise<HttpTarget> {
+export async function startHttpTarget(
+  opts: { host?: string; tls?: boolean } = {},
+): Promise<HttpTarget> {
   const host = opts.host ?? "127.0.0.1";
   const sockets = new Set<net.Socket>();
   const paths: string[] = [];

@@ -17,7 +17,11 @@ import {
   RegisterInstanceCommand,
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
-import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import {
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
 import { buildAwsClients } from "../../checker/aws/clients";
 
 export const ACCOUNT = "123456789012";
@@ -152,13 +156,23 @@ export class World {
     return attributes;
   }
 
-  async registerRaw(serviceId: string, instanceId: string, attributes: Record<string, string>): Promise<void> {
+  async registerRaw(
+    serviceId: string,
+    instanceId: string,
+    attributes: Record<string, string>,
+  ): Promise<void> {
     await this.sd.send(
-      new RegisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId, Attributes: attributes }),
+      new RegisterInstanceCommand({
+        ServiceId: serviceId,
+        InstanceId: instanceId,
+        Attributes: attributes,
+      }),
     );
   }
 
   async stopTask(taskId: string): Promise<void> {
-    await this.ecs.send(new StopTaskCommand({ cluster: this.cluster, task: taskId, reason: "test" }));
+    await this.ecs.send(
+      new StopTaskCommand({ cluster: this.cluster, task: taskId, reason: "test" }),
+    );
   }
 }
