@@ -3,9 +3,6 @@
 // runs one cycle and prints a JSON report.
 
 import { Command } from "commander";
-import { buildAwsClients } from "./aws/clients";
-import { SdkCloudMap } from "./aws/cloudmap";
-import { SdkEcs } from "./aws/ecs";
 import { systemClock } from "./clock";
 import {
   addConfigOptions,
@@ -16,37 +13,13 @@ import {
 } from "./config";
 import { Checker } from "./loop/checker";
 import { runLoop } from "./loop/run-loop";
-import { createLogger, type Logger } from "./observability/logger";
+import { createLogger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
 import { startStatusServer } from "./observability/server";
-import { StatusBook } from "./observability/status";
-import { NetProber } from "./probe";
-import { MemoryStateStore } from "./state/memory-store";
+import { buildCheckerDeps } from "./wiring";
 
 /** Grace for a clean exit after SIGTERM before the process forces itself down. */
 const SHUTDOWN_DEADLINE_MS = 5000;
-
-function wire(config: CheckerConfig, logger: Logger, metrics: Metrics) {
-  const clients = buildAwsClients({
-    onCall: (service, operation, outcome) =>
-      metrics.awsCalls.inc({ aws_service: service, operation, outcome }),
-  });
-  const status = new StatusBook(config.intervalMs, systemClock.now());
-  return {
-    status,
-    deps: {
-      config,
-      cloudMap: new SdkCloudMap(clients.serviceDiscovery),
-      ecs: new SdkEcs(clients.ecs),
-      prober: new NetProber({ now: systemClock.now }),
-      clock: systemClock,
-      store: new MemoryStateStore(),
-      logger,
-      metrics,
-      status,
-    },
-  };
-}
 
 function loadConfig(opts: Record<string, unknown>): CheckerConfig {
   try {
@@ -64,7 +37,8 @@ async function run(opts: Record<string, unknown>): Promise<void> {
   const config = loadConfig(opts);
   const logger = createLogger(config.logLevel);
   const metrics = new Metrics({ processMetrics: true });
-  const { status, deps } = wire(config, logger, metrics);
+  const deps = buildCheckerDeps(config, logger, metrics);
+  const { status } = deps;
   const server = await startStatusServer({
     host: config.listen.host,
     port: config.listen.port,
@@ -118,7 +92,7 @@ async function once(opts: Record<string, unknown>): Promise<void> {
   // stdout carries the JSON report; logs go to stderr.
   const logger = createLogger(config.logLevel, "stderr");
   const metrics = new Metrics();
-  const { deps } = wire(config, logger, metrics);
+  const deps = buildCheckerDeps(config, logger, metrics);
   try {
     const checker = await Checker.create(deps);
     const report = await checker.runCycle();

@@ -173,11 +173,11 @@ describe("checker end to end (moto + loopback targets)", function () {
     proxy = await startFaultProxy(moto().endpoint, 7);
     const h = await makeChecker({ namespace: world.namespaceName, endpoint: proxy.endpoint });
     await h.checker.runCycle();
-    proxy.setFaults([{ kind: "throttle", probability: 0.5 }]);
+    proxy.setFaults([{ kind: "throttle", probability: 0.3 }]);
     const bad = tasks[3]!;
     bad.target.mode = "fail";
     let failedCycles = 0;
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 10; i++) {
       await h.checker.runCycle().catch(() => failedCycles++);
     }
     proxy.setFaults([]);

@@ -279,6 +279,7 @@ export class Checker {
         spreadMs: Math.max(0, config.intervalMs * SPREAD_SHARE - maxTimeout),
         concurrency: config.concurrency,
         sleep: (ms, s) => clock.sleep(ms, s),
+        now: () => clock.now(),
         signal,
         seed: this.reader.namespace.id,
       },

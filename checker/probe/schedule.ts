@@ -10,6 +10,8 @@ export interface SpreadOptions<T> {
   spreadMs: number;
   concurrency: number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Clock matching `sleep` (default: the wall clock). */
+  now?: () => number;
   signal?: AbortSignal;
   /** Mixed into the hash so different checkers do not line up. */
   seed?: string;
@@ -36,12 +38,13 @@ export async function runSpread<T, R>(
       at: offsetOf(opts.keyOf(item), opts.spreadMs, opts.seed),
     }))
     .sort((a, b) => a.at - b.at);
-  const started = Date.now();
+  const now = opts.now ?? Date.now;
+  const started = now();
   const inFlight = new Set<Promise<void>>();
   let elapsedByOffsets = 0;
   for (const entry of queue) {
     if (opts.signal?.aborted) break;
-    const wait = entry.at - Math.max(elapsedByOffsets, Date.now() - started);
+    const wait = entry.at - Math.max(elapsedByOffsets, now() - started);
     if (wait > 0) {
       await opts.sleep(wait, opts.signal);
       if (opts.signal?.aborted) break;

@@ -1,17 +1,12 @@
 // Builds a real Checker (SDK adapters, real prober) against moto or the fault proxy, with logs
 // captured for assertions. Cycles are driven one at a time by the test.
 
-import { buildAwsClients } from "../../checker/aws/clients";
-import { SdkCloudMap } from "../../checker/aws/cloudmap";
-import { SdkEcs } from "../../checker/aws/ecs";
-import { systemClock } from "../../checker/clock";
 import { parseConfig, type Settings } from "../../checker/config";
 import { Checker } from "../../checker/loop/checker";
 import { createLogger } from "../../checker/observability/logger";
 import { Metrics } from "../../checker/observability/metrics";
-import { StatusBook } from "../../checker/observability/status";
-import { NetProber } from "../../checker/probe";
-import { MemoryStateStore } from "../../checker/state/memory-store";
+import { buildCheckerDeps } from "../../checker/wiring";
+import type { StatusBook } from "../../checker/observability/status";
 
 export interface LogLine {
   level: string;
@@ -53,23 +48,11 @@ export async function makeChecker(opts: {
       logs.push(JSON.parse(line) as LogLine);
     },
   });
-  const clients = buildAwsClients({
+  const deps = buildCheckerDeps(config, logger, metrics, {
     endpoint: opts.endpoint,
     maxAttempts: 3,
-    onCall: (service, operation, outcome) =>
-      metrics.awsCalls.inc({ aws_service: service, operation, outcome }),
   });
-  const status = new StatusBook(config.intervalMs, systemClock.now());
-  const checker = await Checker.create({
-    config,
-    cloudMap: new SdkCloudMap(clients.serviceDiscovery),
-    ecs: new SdkEcs(clients.ecs),
-    prober: new NetProber({ now: systemClock.now }),
-    clock: systemClock,
-    store: new MemoryStateStore(),
-    logger,
-    metrics,
-    status,
-  });
+  const checker = await Checker.create(deps);
+  const { status } = deps;
   return { checker, metrics, status, logs };
 }

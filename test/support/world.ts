@@ -87,28 +87,29 @@ export class World {
   }
 
   /** A Cloud Map service as Service Connect creates it (no health config, ECS-managed). */
-  async serviceConnectService(name: string, ecsServiceName = name): Promise<WorldService> {
-    const out = await this.sd.send(
-      new CreateServiceCommand({
-        Name: name,
-        NamespaceId: this.namespaceId,
-        Type: "HTTP",
-        Description: `Managed by arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.cluster}/${ecsServiceName}`,
-        Tags: [{ Key: "AmazonECSManaged", Value: "true" }],
-      }),
-    );
-    return { id: out.Service!.Id!, name, ecsServiceName };
+  serviceConnectService(name: string, ecsServiceName = name): Promise<WorldService> {
+    return this.createService(name, ecsServiceName, false);
   }
 
   /** A service created with a custom health config, whose status the checker sets. */
-  async customHealthService(name: string, ecsServiceName = name): Promise<WorldService> {
+  customHealthService(name: string, ecsServiceName = name): Promise<WorldService> {
+    return this.createService(name, ecsServiceName, true);
+  }
+
+  private async createService(
+    name: string,
+    ecsServiceName: string,
+    customHealth: boolean,
+  ): Promise<WorldService> {
     const out = await this.sd.send(
       new CreateServiceCommand({
         Name: name,
         NamespaceId: this.namespaceId,
         Type: "HTTP",
         Description: `Managed by arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.cluster}/${ecsServiceName}`,
-        HealthCheckCustomConfig: { FailureThreshold: 1 },
+        ...(customHealth
+          ? { HealthCheckCustomConfig: { FailureThreshold: 1 } }
+          : { Tags: [{ Key: "AmazonECSManaged", Value: "true" }] }),
       }),
     );
     return { id: out.Service!.Id!, name, ecsServiceName };
