@@ -2,6 +2,7 @@
 
 import { strict as assert } from "node:assert";
 import {
+  CreateServiceCommand,
   GetInstancesHealthStatusCommand,
   ListInstancesCommand,
 } from "@aws-sdk/client-servicediscovery";
@@ -223,7 +224,7 @@ describe("checker end to end (moto + loopback targets)", function () {
 
   it("probes instances that are not ECS tasks and acts on them too", async () => {
     const svc = await world.sd.send(
-      new (await import("@aws-sdk/client-servicediscovery")).CreateServiceCommand({
+      new CreateServiceCommand({
         Name: "legacy",
         NamespaceId: world.namespaceId,
         Type: "HTTP",
@@ -247,6 +248,36 @@ describe("checker end to end (moto + loopback targets)", function () {
     hosts[0]!.mode = "ok";
     await cycles(h, 2);
     assert.ok((await listed(id)).has("vm-1"));
+  });
+
+  it("maps classic service-discovery instances to their task through ECS_CLUSTER_NAME", async () => {
+    const svc = await world.sd.send(
+      new CreateServiceCommand({
+        Name: "classic",
+        NamespaceId: world.namespaceId,
+        Type: "HTTP",
+        HealthCheckCustomConfig: { FailureThreshold: 1 },
+      }),
+    );
+    const id = svc.Service!.Id!;
+    const taskIds = await world.runTasks("classic", 3);
+    for (const [i, taskId] of taskIds.entries()) {
+      const t = await startHttpTarget({ host: `127.0.31.${i + 1}` });
+      targets.push(t);
+      await world.registerRaw(id, taskId, {
+        AWS_INSTANCE_IPV4: t.host,
+        AWS_INSTANCE_PORT: String(t.port),
+        ECS_CLUSTER_NAME: world.cluster,
+        ECS_SERVICE_NAME: "classic",
+      });
+    }
+    const h = await makeChecker({ namespace: world.namespaceName });
+    await h.checker.runCycle();
+    await world.stopTask(taskIds[0]!);
+    await h.checker.runCycle();
+    const out = await world.sd.send(new GetInstancesHealthStatusCommand({ ServiceId: id }));
+    assert.equal(out.Status?.[taskIds[0]!], "UNHEALTHY", "the stopping task left at once");
+    assert.equal(out.Status?.[taskIds[1]!], "HEALTHY");
   });
 
   it("re-lists instances only when the revision changes", async () => {
