@@ -17,6 +17,8 @@ import { createLogger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
 import { startStatusServer } from "./observability/server";
 import { buildCheckerDeps } from "./wiring";
+import { buildAwsClients } from "./aws/clients";
+import { ensureStateTable } from "./state/init-table";
 
 /** Grace for a clean exit after SIGTERM before the process forces itself down. */
 const SHUTDOWN_DEADLINE_MS = 5000;
@@ -47,9 +49,12 @@ async function run(opts: Record<string, unknown>): Promise<void> {
     now: systemClock.now,
   });
   logger.info({ listen: server.url }, "serving /healthz, /metrics and /status");
-  logger.warn(
-    "state store is in memory: instances taken out are forgotten if the checker restarts",
-  );
+  if (!config.stateTable) {
+    logger.warn(
+      "state store is in memory (no --state-table): instances taken out are forgotten if the " +
+        "checker restarts, and replicas cannot coordinate",
+    );
+  }
 
   const controller = new AbortController();
   const stop = (sig: string): void => {
@@ -80,6 +85,7 @@ async function run(opts: Record<string, unknown>): Promise<void> {
       { clock: systemClock, logger, metrics, status, intervalMs: config.intervalMs },
       controller.signal,
     );
+    await checker.release();
   }
   await server.close();
   logger.info("stopped");
@@ -103,6 +109,19 @@ async function once(opts: Record<string, unknown>): Promise<void> {
   }
 }
 
+async function initState(opts: { stateTable?: string }): Promise<void> {
+  const table = opts.stateTable ?? process.env["CMHC_STATE_TABLE"];
+  if (!table) {
+    process.stderr.write("cloudmap-health-checker: --state-table / CMHC_STATE_TABLE: required\n");
+    process.exit(2);
+  }
+  const { dynamodb } = buildAwsClients({});
+  const outcome = await ensureStateTable(dynamodb, table);
+  process.stdout.write(
+    `state table ${table}: ${outcome === "created" ? "created" : "already exists"}\n`,
+  );
+}
+
 export function buildProgram(): Command {
   const program = new Command("cloudmap-health-checker")
     .description(
@@ -115,6 +134,11 @@ export function buildProgram(): Command {
   addConfigOptions(
     program.command("once").description("run one cycle, print a JSON report, exit"),
   ).action(once);
+  program
+    .command("init-state")
+    .description("create the DynamoDB state table (idempotent)")
+    .option("--state-table <name>", "table to create [env CMHC_STATE_TABLE]")
+    .action(initState);
   return program;
 }
 

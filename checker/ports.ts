@@ -83,3 +83,23 @@ export interface StateStore {
   put(namespaceId: string, state: InstanceState): Promise<void>;
   delete(namespaceId: string, key: string): Promise<void>;
 }
+
+/** Who holds a namespace's lease, as last seen. */
+export interface LeaseInfo {
+  /** Owner ID of the holder, undefined when nobody holds it. */
+  readonly holder: string | undefined;
+  readonly mine: boolean;
+  /** Epoch ms the holder's lease runs out. */
+  readonly expiresAt: number;
+  /** Set when the lease could not be read or written (then `mine` is false). */
+  readonly error?: string;
+}
+
+/** One active replica per namespace: only the lease holder acts. */
+export interface LeasePort {
+  readonly ownerId: string;
+  /** Acquire or renew until `now + durationMs`. Never throws: an error means not holding. */
+  hold(namespaceId: string, now: number, durationMs: number): Promise<LeaseInfo>;
+  /** Give the lease up (on shutdown) so a standby takes over at once. */
+  release(namespaceId: string): Promise<void>;
+}

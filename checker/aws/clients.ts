@@ -1,9 +1,10 @@
 // Builds the AWS SDK clients. Only the CLI entry point (and tests) call this.
 
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import type { DeserializeMiddleware, MetadataBearer, MiddlewareStack } from "@smithy/types";
-import { isThrottlingError } from "./errors";
+import { awsErrorName, isThrottlingError } from "./errors";
 
 export type CallOutcome = "ok" | "throttled" | "error";
 export type OnCall = (
@@ -15,23 +16,40 @@ export type OnCall = (
 
 export interface AwsClientOptions {
   readonly region?: string;
-  /** Overrides the endpoint; AWS_ENDPOINT_URL is honoured by the SDK without this. */
+  /** Overrides the endpoint; AWS_ENDPOINT_URL(_SERVICE) is honoured by the SDK without this. */
   readonly endpoint?: string;
+  /** Attempts per call, first one included (default 5). */
   readonly maxAttempts?: number;
-  /** Called once per HTTP attempt (retries included), for metrics. */
+  /**
+   * Forces Cloud Map's `data-` host prefix off (true) or on (false). Default: off exactly when
+   * an endpoint override is in effect (opts.endpoint or the AWS_ENDPOINT_URL variables).
+   */
+  readonly disableHostPrefix?: boolean;
+  /** Called once per HTTP attempt (so retries count too), for metrics. */
   readonly onCall?: OnCall;
 }
 
 export interface AwsClients {
   readonly serviceDiscovery: ServiceDiscoveryClient;
   readonly ecs: ECSClient;
+  readonly dynamodb: DynamoDBClient;
+}
+
+/**
+ * Whether the SDK will send Cloud Map calls somewhere other than AWS's own hosts. Mirrors the
+ * SDK's environment lookup; an `endpoint_url` in the shared config file is not detected (pass
+ * `disableHostPrefix` or `endpoint` explicitly in that case).
+ */
+export function endpointOverridden(
+  endpoint: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (endpoint) return true;
+  if (/^(1|true)$/i.test(env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] ?? "")) return false;
+  return !!env["AWS_ENDPOINT_URL_SERVICEDISCOVERY"] || !!env["AWS_ENDPOINT_URL"];
 }
 
 export function buildAwsClients(opts: AwsClientOptions = {}): AwsClients {
-  const overridden =
-    opts.endpoint !== undefined ||
-    !!process.env["AWS_ENDPOINT_URL"] ||
-    !!process.env["AWS_ENDPOINT_URL_SERVICEDISCOVERY"];
   const common = {
     ...(opts.region ? { region: opts.region } : {}),
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -39,21 +57,27 @@ export function buildAwsClients(opts: AwsClientOptions = {}): AwsClients {
     retryMode: "adaptive",
     maxAttempts: opts.maxAttempts ?? 5,
   } as const;
+  // Real AWS serves DiscoverInstances* on a `data-` host; an override (an emulator, a proxy)
+  // serves everything on one host, where the prefix would break name resolution.
+  const disableHostPrefix = opts.disableHostPrefix ?? endpointOverridden(opts.endpoint);
   const serviceDiscovery = new ServiceDiscoveryClient({
     ...common,
-    // Real AWS serves DiscoverInstances* on a `data-` host; an endpoint override (an emulator,
-    // a VPC endpoint) serves everything on one host.
-    ...(overridden ? { disableHostPrefix: true } : {}),
+    ...(disableHostPrefix ? { disableHostPrefix: true } : {}),
   });
   const ecs = new ECSClient(common);
+  const dynamodb = new DynamoDBClient(common);
   if (opts.onCall) {
     instrument(serviceDiscovery, "servicediscovery", opts.onCall);
     instrument(ecs, "ecs", opts.onCall);
+    instrument(dynamodb, "dynamodb", opts.onCall);
   }
-  return { serviceDiscovery, ecs };
+  return { serviceDiscovery, ecs, dynamodb };
 }
 
-/** Counts every attempt: in the deserialize step, inside the retry loop. */
+/**
+ * Reports every attempt: the deserialize step runs inside the retry loop (finalizeRequest),
+ * and at high priority this sees the error after the SDK has parsed it.
+ */
 function instrument(
   client: { middlewareStack: Pick<MiddlewareStack<object, MetadataBearer>, "add"> },
   service: string,
@@ -66,8 +90,7 @@ function instrument(
       onCall(service, operation, "ok");
       return out;
     } catch (err) {
-      const name = (err as { name?: string }).name;
-      onCall(service, operation, isThrottlingError(err) ? "throttled" : "error", name);
+      onCall(service, operation, isThrottlingError(err) ? "throttled" : "error", awsErrorName(err));
       throw err;
     }
   };

@@ -42,8 +42,12 @@ export class SdkCloudMap implements CloudMapPort {
   private async namespaceOf(serviceId: string): Promise<string | undefined> {
     let ns = this.namespaces.get(serviceId);
     if (ns === undefined) {
-      const out = await this.client.send(new GetServiceCommand({ Id: serviceId }));
-      ns = out.Service?.NamespaceId;
+      const out = await this.client.send(new GetServiceCommand({ Id: serviceId })).catch((err) => {
+        // Deleted between the listing and now: simply not part of this listing.
+        if ((err as Error).name === "ServiceNotFound") return undefined;
+        throw err;
+      });
+      ns = out?.Service?.NamespaceId;
       if (ns !== undefined) this.namespaces.set(serviceId, ns);
     }
     return ns;
@@ -51,8 +55,13 @@ export class SdkCloudMap implements CloudMapPort {
 
   async resolveNamespace(idOrName: string): Promise<NamespaceInfo> {
     if (/^ns-[0-9a-z]+$/.test(idOrName)) {
-      const out = await this.client.send(new GetNamespaceCommand({ Id: idOrName }));
-      return { id: out.Namespace!.Id!, name: out.Namespace!.Name! };
+      try {
+        const out = await this.client.send(new GetNamespaceCommand({ Id: idOrName }));
+        return { id: out.Namespace!.Id!, name: out.Namespace!.Name! };
+      } catch (err) {
+        // An HTTP namespace may well be *named* like an ID: fall back to the name.
+        if ((err as Error).name !== "NamespaceNotFound") throw err;
+      }
     }
     const matches: NamespaceInfo[] = [];
     let NextToken: string | undefined;
@@ -93,7 +102,7 @@ export class SdkCloudMap implements CloudMapPort {
           arn: s.Arn,
           name: s.Name,
           namespaceId,
-          customHealth: s.HealthCheckCustomConfig !== undefined,
+          customHealth: s.HealthCheckCustomConfig != null,
           ecsService: parseEcsManagedDescription(s.Description),
         });
       }
@@ -103,7 +112,8 @@ export class SdkCloudMap implements CloudMapPort {
   }
 
   async listInstances(serviceId: string): Promise<InstanceRecord[]> {
-    const out: InstanceRecord[] = [];
+    // Keyed by ID: an ID is unique in AWS, and one record per ID keeps callers' maps honest.
+    const out = new Map<string, InstanceRecord>();
     let NextToken: string | undefined;
     do {
       const page = await this.client.send(
@@ -111,11 +121,11 @@ export class SdkCloudMap implements CloudMapPort {
       );
       for (const i of page.Instances ?? []) {
         if (!i.Id) continue;
-        out.push({ serviceId, instanceId: i.Id, attributes: { ...(i.Attributes ?? {}) } });
+        out.set(i.Id, { serviceId, instanceId: i.Id, attributes: { ...(i.Attributes ?? {}) } });
       }
       NextToken = page.NextToken;
     } while (NextToken);
-    return out;
+    return [...out.values()];
   }
 
   async discoverRevision(namespaceName: string, serviceName: string): Promise<string> {

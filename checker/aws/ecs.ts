@@ -28,17 +28,20 @@ export class SdkEcs implements EcsPort {
         const batch = unique.slice(i, i + BATCH);
         try {
           const res = await this.client.send(new DescribeTasksCommand({ cluster, tasks: batch }));
+          const asked = new Set(batch);
           for (const t of res.tasks ?? []) {
-            if (t.taskArn) out.set(taskIdOf(t.taskArn), { kind: "task", task: toTaskInfo(t) });
+            const id = t.taskArn ? taskIdOf(t.taskArn) : "";
+            if (asked.has(id)) out.set(id, { kind: "task", task: toTaskInfo(t) });
           }
           for (const f of res.failures ?? []) {
-            if (!f.arn) continue;
+            if (!f.arn || !asked.has(taskIdOf(f.arn))) continue;
             // Only MISSING proves absence; any other failure says nothing about the task.
             out.set(
               taskIdOf(f.arn),
               f.reason === "MISSING" ? { kind: "missing" } : { kind: "unavailable" },
             );
           }
+          // Real ECS lists every asked task in one of the two arrays; silence proves nothing.
           for (const id of batch) if (!out.has(id)) out.set(id, { kind: "unavailable" });
         } catch {
           // A failed call (throttling, outage) must never read as "task gone".

@@ -9,29 +9,50 @@ const THROTTLING = new Set([
   "TooManyRequestsException",
   "RequestThrottled",
   "RequestThrottledException",
+  "EC2ThrottledException",
   "SlowDown",
+  "PriorRequestNotComplete",
+  "BandwidthLimitExceeded",
   "ProvisionedThroughputExceededException",
 ]);
 
+/** Node socket/DNS error codes that say nothing about the request itself. */
 const NETWORK = new Set([
   "ECONNRESET",
   "ECONNREFUSED",
+  "ECONNABORTED",
   "ETIMEDOUT",
   "EPIPE",
   "ENOTFOUND",
   "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EHOSTDOWN",
 ]);
+
+const TIMEOUTS = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException"]);
 
 interface AwsLikeError {
   name?: string;
   code?: string;
   message?: string;
   $metadata?: { httpStatusCode?: number };
-  $retryable?: unknown;
+  $retryable?: { throttling?: boolean };
 }
 
 function shape(err: unknown): AwsLikeError {
   return typeof err === "object" && err !== null ? (err as AwsLikeError) : {};
+}
+
+/**
+ * The most specific name: the AWS error name, or the Node code for socket errors (the SDK
+ * names a dropped connection `TimeoutError`, with `code: "ECONNRESET"`).
+ */
+export function awsErrorName(err: unknown): string | undefined {
+  const e = shape(err);
+  if (e.code && (/^E[A-Z_]+$/.test(e.code) || !e.name || e.name === "Error")) return e.code;
+  return e.name;
 }
 
 export function isThrottlingError(err: unknown): boolean {
@@ -39,6 +60,7 @@ export function isThrottlingError(err: unknown): boolean {
   return (
     THROTTLING.has(e.name ?? "") ||
     THROTTLING.has(e.code ?? "") ||
+    e.$retryable?.throttling === true ||
     e.$metadata?.httpStatusCode === 429
   );
 }
@@ -49,16 +71,19 @@ export function isTransientAwsError(err: unknown): boolean {
   return (
     isThrottlingError(err) ||
     status >= 500 ||
-    e.$retryable !== undefined ||
+    // Set by the SDK on errors the service models as retryable.
+    (e.$retryable !== undefined && e.$retryable !== null) ||
     NETWORK.has(e.code ?? "") ||
-    e.name === "TimeoutError" ||
-    e.name === "RequestTimeout"
+    TIMEOUTS.has(e.name ?? "") ||
+    TIMEOUTS.has(e.code ?? "")
   );
 }
 
+/** One line for logs and the status page: `ThrottlingException (HTTP 400): Rate exceeded`. */
 export function describeAwsError(err: unknown): string {
   const e = shape(err);
   if (!e.name && !e.message) return String(err);
+  const name = awsErrorName(err) ?? "Error";
   const status = e.$metadata?.httpStatusCode;
-  return `${e.name ?? "Error"}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`.trim();
+  return `${name}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`.trim();
 }

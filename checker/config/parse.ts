@@ -33,6 +33,8 @@ export interface CheckerConfig {
   readonly concurrency: number;
   readonly resyncIntervalMs: number;
   readonly maxMutationsPerSecond: number;
+  /** DynamoDB state table; undefined keeps state in memory. */
+  readonly stateTable: string | undefined;
   readonly global: GlobalPolicy;
   readonly defaults: ServiceSettings;
   readonly overrides: ReadonlyMap<string, ServiceSettings>;
@@ -112,6 +114,7 @@ export function parseConfig(input: {
     concurrency: get("concurrency", v.integer(1, 10_000)) ?? 1,
     resyncIntervalMs: get("resyncInterval", v.duration(1000)) ?? 0,
     maxMutationsPerSecond: get("maxMutationsPerSecond", v.positiveNumber) ?? 1,
+    stateTable: get("stateTable", v.tableName),
     global: {
       degradedFailPercent: get("degradedFailPercent", v.integer(1, 100)) ?? 0,
       degradedMinInstances: get("degradedMinInstances", v.integer(1, 1_000_000)) ?? 0,

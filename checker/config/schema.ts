@@ -166,6 +166,15 @@ export const OPTIONS = [
     description: "JSON object of per-service overrides keyed by Cloud Map service name",
   },
   {
+    key: "stateTable",
+    flag: "--state-table",
+    env: "CMHC_STATE_TABLE",
+    valueName: "name",
+    default: undefined,
+    description:
+      "DynamoDB table for durable removal records and the replica lease (default: in memory)",
+  },
+  {
     key: "listen",
     flag: "--listen",
     env: "CMHC_LISTEN",

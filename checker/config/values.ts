@@ -105,3 +105,8 @@ export function namespace(text: string): string {
   if (!v) throw new Error("must not be empty");
   return v;
 }
+
+/** A DynamoDB table name: 3-255 of letters, digits, `_`, `-`, `.`. */
+export function tableName(text: string): string {
+  return check(z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/), text.trim(), "a DynamoDB table name");
+}

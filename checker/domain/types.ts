@@ -159,6 +159,8 @@ export interface InstanceState {
   readonly lastProbe: ProbeResult | undefined;
   /** Epoch ms the verdict last changed to unhealthy. */
   readonly unhealthySince: number | undefined;
+  /** The instance's ECS task, when known (kept in the durable record). */
+  readonly taskArn: string | undefined;
 }
 
 export type Action =

@@ -20,10 +20,20 @@ import type { Metrics } from "../observability/metrics";
 import type { ActionRecord, StatusBook } from "../observability/status";
 import { plan } from "../plan/planner";
 import { describeTask, isGoingAway } from "../plan/task-signals";
-import type { CloudMapPort, Clock, EcsPort, Prober, StateStore, TaskRef } from "../ports";
+import type {
+  CloudMapPort,
+  Clock,
+  EcsPort,
+  LeasePort,
+  Prober,
+  StateStore,
+  TaskRef,
+} from "../ports";
 import { probeTarget } from "../probe/target";
 import { runSpread } from "../probe/schedule";
 import { Executor, RateLimiter } from "./executor";
+import { LeaseKeeper } from "./lease-keeper";
+import { StoreHealth } from "./store-health";
 import { NamespaceReader, type ServiceSnapshot } from "./reader";
 
 export interface CheckerDeps {
@@ -33,6 +43,7 @@ export interface CheckerDeps {
   readonly prober: Prober;
   readonly clock: Clock;
   readonly store: StateStore;
+  readonly lease: LeasePort;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly status: StatusBook;
@@ -80,12 +91,26 @@ const SPREAD_SHARE = 0.8;
 
 export class Checker {
   private readonly executor: Executor;
+  private readonly leaseKeeper: LeaseKeeper;
+  private readonly storeHealth: StoreHealth;
   private readonly loggedSkips = new Map<string, string>();
+  private state = new Map<string, InstanceState>();
+
   private constructor(
     private readonly deps: CheckerDeps,
     private readonly reader: NamespaceReader,
-    private state: Map<string, InstanceState>,
   ) {
+    this.storeHealth = new StoreHealth(deps.logger, deps.metrics, deps.status);
+    this.leaseKeeper = new LeaseKeeper({
+      lease: deps.lease,
+      namespaceId: reader.namespace.id,
+      intervalMs: deps.config.intervalMs,
+      clock: deps.clock,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      status: deps.status,
+      storeHealth: this.storeHealth,
+    });
     this.executor = new Executor({
       cloudMap: deps.cloudMap,
       store: deps.store,
@@ -94,13 +119,14 @@ export class Checker {
       logger: deps.logger,
       metrics: deps.metrics,
       limiter: new RateLimiter(deps.config.maxMutationsPerSecond, deps.clock),
+      storeHealth: this.storeHealth,
+      leaseKeeper: this.leaseKeeper,
     });
   }
 
-  /** Resolves the namespace and loads remembered state. */
+  /** Resolves the namespace. Remembered state loads when this replica takes the lease. */
   static async create(deps: CheckerDeps): Promise<Checker> {
     const namespace = await deps.cloudMap.resolveNamespace(deps.config.namespace);
-    const state = await deps.store.load(namespace.id);
     const reader = new NamespaceReader(namespace, deps.cloudMap, deps.clock, deps.logger, {
       allowList: deps.config.services,
       resyncMs: deps.config.resyncIntervalMs,
@@ -108,10 +134,38 @@ export class Checker {
     });
     deps.status.namespace = { id: namespace.id, name: namespace.name };
     deps.logger.info(
-      { namespaceId: namespace.id, namespace: namespace.name, remembered: state.size },
+      { namespaceId: namespace.id, namespace: namespace.name, replica: deps.lease.ownerId },
       "checker ready",
     );
-    return new Checker(deps, reader, state);
+    return new Checker(deps, reader);
+  }
+
+  /** Give up the lease (on shutdown) so a standby replica takes over at once. */
+  release(): Promise<void> {
+    return this.leaseKeeper.release();
+  }
+
+  /** Merge the durable removal records (left by a previous run or by the holder) into state. */
+  private async syncRecords(): Promise<void> {
+    const holder = this.leaseKeeper.mayAct();
+    try {
+      const records = await this.deps.store.load(this.reader.namespace.id);
+      for (const [key, record] of records) {
+        if (!this.state.get(key)?.removedByChecker) this.state.set(key, record);
+      }
+      // The records are the truth about what was taken out: one that is gone was put back
+      // (or its task ended) by the holder, so this replica must not put it back again.
+      for (const [key, st] of this.state) {
+        if (st.removedByChecker && !records.has(key)) this.state.delete(key);
+      }
+      if (holder) {
+        this.deps.logger.info({ records: records.size }, "resumed from durable removal records");
+      }
+    } catch (err) {
+      this.storeHealth.failed(describeAwsError(err));
+      // A holder that cannot see the records must not act on a partial picture.
+      if (holder) this.leaseKeeper.lost();
+    }
   }
 
   get namespace(): { id: string; name: string } {
@@ -121,6 +175,9 @@ export class Checker {
   async runCycle(signal?: AbortSignal): Promise<CycleReport> {
     const { clock, config, metrics, logger } = this.deps;
     const started = clock.now();
+    // The holder loads records once, on taking the lease; a standby follows them every cycle,
+    // so it keeps probing what the holder took out and its /status stays warm.
+    if ((await this.leaseKeeper.renew()) || !this.leaseKeeper.mayAct()) await this.syncRecords();
     const snapshots = await this.reader.read();
     const tasks = await this.describeTasks(snapshots);
     const observations = this.observe(snapshots, tasks, started);
@@ -136,12 +193,21 @@ export class Checker {
       global: config.global,
       settleMs: Math.max(30_000, 3 * config.intervalMs),
     });
+    const previous = this.state;
     this.state = new Map(result.state);
-    for (const key of result.forget) await this.forgetDurably(key);
     this.report(result);
-    const records = signal?.aborted
-      ? []
-      : await this.executor.execute(result.actions, this.state, signal);
+    let records: ActionRecord[] = [];
+    // Renew right before acting (a slow cycle may have eaten the margin), then act only with
+    // the margin left.
+    if (!signal?.aborted && this.leaseKeeper.held()) await this.leaseKeeper.renew();
+    if (!signal?.aborted && this.leaseKeeper.mayAct()) {
+      for (const key of result.forget) {
+        if (previous.get(key)?.removedByChecker) await this.forgetDurably(key);
+      }
+      records = await this.executor.execute(result.actions, this.state, signal);
+    } else if (result.actions.length > 0) {
+      logger.debug({ actions: result.actions.length }, "not the lease holder: observing only");
+    }
     for (const r of records) this.deps.status.recordAction(r);
 
     const durationMs = clock.now() - started;
@@ -297,7 +363,9 @@ export class Checker {
   private async forgetDurably(key: string): Promise<void> {
     try {
       await this.deps.store.delete(this.reader.namespace.id, key);
+      this.storeHealth.ok();
     } catch (err) {
+      this.storeHealth.failed(describeAwsError(err));
       this.deps.logger.warn({ key, err: describeAwsError(err) }, "could not delete state record");
     }
   }

@@ -8,6 +8,9 @@ import type { Metrics } from "../observability/metrics";
 import type { ActionRecord } from "../observability/status";
 import type { CloudMapPort, Clock, StateStore } from "../ports";
 import { describeAwsError, isTransientAwsError } from "../aws/errors";
+import { LeaseLostError } from "../state/dynamo-store";
+import type { LeaseKeeper } from "./lease-keeper";
+import type { StoreHealth } from "./store-health";
 
 /** Token bucket: at most `perSecond` mutations a second, bursts of up to one second's worth. */
 export class RateLimiter {
@@ -59,6 +62,8 @@ export class Executor {
       readonly logger: Logger;
       readonly metrics: Metrics;
       readonly limiter: RateLimiter;
+      readonly storeHealth: StoreHealth;
+      readonly leaseKeeper: LeaseKeeper;
     },
   ) {}
 
@@ -70,7 +75,8 @@ export class Executor {
   ): Promise<ActionRecord[]> {
     const records: ActionRecord[] = [];
     for (const action of actions) {
-      if (signal?.aborted) break;
+      // The lease may run out mid-way: a replica without it must not act.
+      if (signal?.aborted || !this.deps.leaseKeeper.mayAct()) break;
       const record = await this.one(action, state, signal);
       if (record) records.push(record);
     }
@@ -101,25 +107,51 @@ export class Executor {
       return { ...base, at: new Date(clock.now()).toISOString(), outcome: "dry-run" };
     }
     if (!(await this.deps.limiter.take(signal))) return undefined;
+    const next = applyAction(prev, action, clock.now());
+    const failed = (error: string): ActionRecord => {
+      metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "error" });
+      return { ...base, at: new Date(clock.now()).toISOString(), outcome: "error", error };
+    };
+    if (next.removedByChecker) {
+      // Record a removal durably before acting, so a crash right after it loses nothing;
+      // without a record, no removal.
+      try {
+        await this.deps.store.put(this.deps.namespaceId, next);
+        this.deps.storeHealth.ok();
+      } catch (err) {
+        if (err instanceof LeaseLostError) this.deps.leaseKeeper.lost();
+        else this.deps.storeHealth.failed(describeAwsError(err));
+        logger.error(
+          { ...logFields, err: describeAwsError(err) },
+          `not acting: could not record the removal`,
+        );
+        return failed(describeAwsError(err));
+      }
+    }
     try {
-      const next = applyAction(prev, action, clock.now());
-      // Record a removal durably before acting, so a crash right after it loses nothing.
-      if (next.removedByChecker) await this.deps.store.put(this.deps.namespaceId, next);
       await this.call(action);
-      if (!next.removedByChecker) await this.deps.store.delete(this.deps.namespaceId, action.key);
       state.set(action.key, next);
       metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "ok" });
       logger.info(logFields, describe(action));
-      return { ...base, at: new Date(clock.now()).toISOString(), outcome: "ok" };
     } catch (err) {
       const error = describeAwsError(err);
-      metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "error" });
       logger.error(
         { ...logFields, err: error, transient: isTransientAwsError(err) },
         `failed to ${describe(action)}; will retry next cycle`,
       );
-      return { ...base, at: new Date(clock.now()).toISOString(), outcome: "error", error };
+      return failed(error);
     }
+    if (!next.removedByChecker) {
+      // Back in rotation: the record has served. A failed delete leaves a record that the
+      // next holder reconciles against Cloud Map, so it is not an error of the action.
+      try {
+        await this.deps.store.delete(this.deps.namespaceId, action.key);
+        this.deps.storeHealth.ok();
+      } catch (err) {
+        this.deps.storeHealth.failed(describeAwsError(err));
+      }
+    }
+    return { ...base, at: new Date(clock.now()).toISOString(), outcome: "ok" };
   }
 
   private async call(action: Action): Promise<void> {

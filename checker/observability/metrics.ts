@@ -67,6 +67,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leaseHeld = new Gauge({
+    name: "cmhc_lease_held",
+    help: "1 while this replica holds the namespace's lease and may act",
+    registers: [this.registry],
+  });
+
+  readonly leaseHolder = new Gauge({
+    name: "cmhc_lease_holder",
+    help: "1 for the replica seen holding the namespace's lease",
+    labelNames: ["owner"] as const,
+    registers: [this.registry],
+  });
+
+  readonly storeErrors = new Counter({
+    name: "cmhc_state_store_errors_total",
+    help: "Failed reads or writes of the durable state store (DynamoDB)",
+    registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: "cmhc_" });
   }

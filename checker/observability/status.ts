@@ -47,6 +47,10 @@ export class StatusBook {
   lastCycle: CycleSummary | undefined;
   lastCycleCompletedAt: number | undefined;
   lastError: string | undefined;
+  /** Last failure of the durable store, cleared when it answers again. */
+  storeError: string | undefined;
+  lease:
+    { holder: string | undefined; mine: boolean; expiresAt: string; ownerId: string } | undefined;
   instances: InstanceStatus[] = [];
   readonly recentActions: ActionRecord[] = [];
 
@@ -70,6 +74,9 @@ export class StatusBook {
     }
     const age = now - this.lastCycleCompletedAt;
     if (age > limit) return { ok: false, reason: `stuck: last cycle completed ${age} ms ago` };
+    if (this.storeError !== undefined) {
+      return { ok: false, reason: `degraded: state store unavailable (${this.storeError})` };
+    }
     if (this.lastCycle?.degraded) {
       return { ok: false, reason: "degraded: most probes failed at once in the last cycle" };
     }
@@ -82,6 +89,8 @@ export class StatusBook {
       health: this.health(now),
       lastCycle: this.lastCycle,
       lastError: this.lastError,
+      storeError: this.storeError,
+      lease: this.lease,
       instances: this.instances,
       recentActions: this.recentActions,
     };

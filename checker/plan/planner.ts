@@ -210,6 +210,7 @@ function initialState(obs: InstanceObservation, service: ServiceInfo, now: numbe
     removalReason: undefined,
     lastProbe: undefined,
     unhealthySince: inRotation ? undefined : now,
+    taskArn: undefined,
   };
 }
 
@@ -233,15 +234,21 @@ function observe(
   // time to settle: someone else (ECS, an operator) may have put the instance back.
   // Observe mode never changes Cloud Map, so its simulated rotation is kept as is.
   const settled = base.mutatedAt === undefined || obs.observedAt >= base.mutatedAt + input.settleMs;
+  let verdict = base.verdict;
+  let unhealthySince = base.unhealthySince;
   if (mode !== "observe" && settled && base.mutatedAt !== undefined) {
     inRotation = observedInRotation(obs, svc.service);
-    if (inRotation) removedByChecker = false;
+    if (inRotation && removedByChecker) {
+      // Back in rotation without us: judge it afresh from its counters, not from old evidence
+      // (a record restored after a restart carries no failure count).
+      removedByChecker = false;
+      verdict = "healthy";
+      unhealthySince = undefined;
+    }
   }
 
   let failures = base.consecutiveFailures;
   let successes = base.consecutiveSuccesses;
-  let verdict = base.verdict;
-  let unhealthySince = base.unhealthySince;
 
   if (isGoingAway(obs.task)) {
     verdict = "unhealthy";
@@ -276,6 +283,7 @@ function observe(
     removedByChecker,
     lastProbe: obs.probe ?? base.lastProbe,
     unhealthySince,
+    taskArn: obs.task.kind === "task" ? obs.task.task.taskArn : base.taskArn,
   };
 }
 

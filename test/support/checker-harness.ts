@@ -36,6 +36,7 @@ export async function makeChecker(opts: {
   namespace: string;
   endpoint?: string;
   settings?: Settings;
+  replicaId?: string;
 }): Promise<Harness> {
   const config = parseConfig({
     flags: { ...FAST, namespace: opts.namespace, ...opts.settings },
@@ -51,6 +52,7 @@ export async function makeChecker(opts: {
   const deps = buildCheckerDeps(config, logger, metrics, {
     endpoint: opts.endpoint,
     maxAttempts: 3,
+    replicaId: opts.replicaId,
   });
   const checker = await Checker.create(deps);
   const { status } = deps;

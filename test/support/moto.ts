@@ -1,19 +1,30 @@
 // Starts moto in server mode on a free loopback port, for the whole test run.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-
-const ROOT = path.resolve(__dirname, "../../..");
-const MOTO_SERVER = path.join(ROOT, ".venv", "bin", "moto_server");
 
 export interface Moto {
   readonly endpoint: string;
   readonly port: number;
+  /** Clears all AWS state (not the state-manager settings). */
   reset(): Promise<void>;
-  /** Stop moto advancing a task's lastStatus on every DescribeTasks. */
+  /** Stop moto advancing a task's lastStatus on every DescribeTasks (startMoto already does). */
   manualTaskTransitions(): Promise<void>;
+  /** Kills moto and its process group; safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** The repository root: the nearest ancestor with a package.json (works from src or dist). */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
 }
 
 export function freePort(host = "127.0.0.1"): Promise<number> {
@@ -33,37 +44,88 @@ async function post(endpoint: string, route: string, body?: unknown): Promise<vo
     headers: { "content-type": "application/json" },
     body: body === undefined ? "" : JSON.stringify(body),
   });
-  if (!res.ok) throw new Error(`moto ${route}: HTTP ${res.status}`);
   await res.arrayBuffer();
+  if (!res.ok) throw new Error(`moto ${route}: HTTP ${res.status}`);
 }
 
-export async function startMoto(): Promise<Moto> {
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Signals the process group (moto and anything it forked); false once it is gone. */
+function killGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startMoto(timeoutMs = 30_000): Promise<Moto> {
+  const server = path.join(repoRoot(), ".venv", "bin", "moto_server");
+  if (!existsSync(server)) {
+    throw new Error(`${server} not found: run \`node scripts/bootstrap-moto.mjs\` first`);
+  }
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(MOTO_SERVER, ["-H", "127.0.0.1", "-p", String(port)], {
+  // Own process group, so stop() takes any children with it; stdin a pipe we never write.
+  const child = spawn(server, ["-H", "127.0.0.1", "-p", String(port)], {
     stdio: ["ignore", "ignore", "pipe"],
-    detached: true, // own process group, so stop() takes any children with it
+    detached: true,
   });
+  const pid = child.pid;
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const deadline = Date.now() + 30_000;
+  let spawnError: Error | undefined;
+  child.once("error", (err) => (spawnError = err));
+  let running = pid !== undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      running = false;
+      resolve();
+    }),
+  );
+  // A detached child outlives us unless killed: also on exit paths that skip afterAll.
+  const onExit = (): void => void (pid !== undefined && killGroup(pid, "SIGKILL"));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    onExit();
+    // Re-raise for the default action, unless someone else handles the signal.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  process.once("exit", onExit);
+  for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(s, onSignal);
+  const unhook = (): void => {
+    process.off("exit", onExit);
+    for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(s, onSignal);
+  };
+
+  const stop = async (): Promise<void> => {
+    unhook();
+    if (!running || pid === undefined) return;
+    killGroup(pid, "SIGTERM");
+    const forced = setTimeout(() => killGroup(pid, "SIGKILL"), 3000);
+    await exited;
+    clearTimeout(forced);
+    // Anything moto forked that ignored SIGTERM.
+    killGroup(pid, "SIGKILL");
+  };
+
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      const res = await fetch(`${endpoint}/moto-api/data.json`);
+    const res = await fetch(`${endpoint}/moto-api/data.json`).catch(() => undefined);
+    if (res) {
       await res.arrayBuffer();
-      if (res.ok) break;
-    } catch {
-      // not up yet
+      break; // any HTTP answer means the server is up
     }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`moto_server did not start on ${endpoint}:\n${stderr}`);
+    if (spawnError || !running || Date.now() > deadline) {
+      const why = spawnError?.message ?? (running ? `no answer in ${timeoutMs} ms` : "it exited");
+      await stop();
+      throw new Error(`moto_server did not start on ${endpoint} (${why}):\n${stderr}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
+
   const moto: Moto = {
     endpoint,
     port,
@@ -73,23 +135,7 @@ export async function startMoto(): Promise<Moto> {
         model_name: "ecs::task",
         transition: { progression: "manual", times: 1_000_000 },
       }),
-    stop: async () => {
-      if (child.exitCode !== null || child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        child.kill("SIGTERM");
-      }
-      const killer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, 3000);
-      await exited;
-      clearTimeout(killer);
-    },
+    stop,
   };
   await moto.manualTaskTransitions();
   return moto;

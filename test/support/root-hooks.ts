@@ -5,7 +5,7 @@ import { startMoto, type Moto } from "./moto";
 
 let instance: Moto | undefined;
 
-/** The run's moto. Only valid inside tests. */
+/** The run's moto. Only valid inside tests and hooks. */
 export function moto(): Moto {
   if (!instance) throw new Error("moto is not running (root hook not loaded?)");
   return instance;
@@ -19,8 +19,18 @@ export const mochaHooks = {
     process.env["AWS_REGION"] = "us-east-1";
     process.env["AWS_ACCESS_KEY_ID"] = "testing";
     process.env["AWS_SECRET_ACCESS_KEY"] = "testing";
-    delete process.env["AWS_PROFILE"];
-    delete process.env["AWS_SESSION_TOKEN"];
+    // Nothing from the developer's own AWS setup may leak into the tests.
+    for (const name of [
+      "AWS_PROFILE",
+      "AWS_SESSION_TOKEN",
+      "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+      "AWS_ENDPOINT_URL_SERVICEDISCOVERY",
+      "AWS_ENDPOINT_URL_ECS",
+      "AWS_ENDPOINT_URL_EC2",
+      "AWS_ENDPOINT_URL_STS",
+    ]) {
+      delete process.env[name];
+    }
   },
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(10_000);

@@ -20,6 +20,7 @@ import {
 import {
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
+  DescribeVpcsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
 import { buildAwsClients } from "../../checker/aws/clients";
@@ -48,7 +49,7 @@ export class World {
   }
 
   async init(namespaceName = "internal"): Promise<this> {
-    await this.ecs.send(new CreateClusterCommand({ clusterName: this.cluster }));
+    await this.createCluster(this.cluster);
     const td = await this.ecs.send(
       new RegisterTaskDefinitionCommand({
         family: "app",
@@ -69,10 +70,19 @@ export class World {
       }),
     );
     this.taskDefinition = td.taskDefinition!.taskDefinitionArn!;
-    // moto's RunTask needs a real subnet and group: use the default VPC's.
+    // moto's RunTask checks that the subnet and group exist: use the default VPC's.
     const ec2 = new EC2Client({ maxAttempts: 2 });
-    const subnets = await ec2.send(new DescribeSubnetsCommand({}));
-    const groups = await ec2.send(new DescribeSecurityGroupsCommand({}));
+    const vpcs = await ec2.send(
+      new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }),
+    );
+    const vpc = [{ Name: "vpc-id", Values: [vpcs.Vpcs![0]!.VpcId!] }];
+    const subnets = await ec2.send(new DescribeSubnetsCommand({ Filters: vpc }));
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [...vpc, { Name: "group-name", Values: ["default"] }],
+      }),
+    );
+    ec2.destroy();
     this.network = {
       subnets: [subnets.Subnets![0]!.SubnetId!],
       securityGroups: [groups.SecurityGroups![0]!.GroupId!],
@@ -115,13 +125,25 @@ export class World {
     return { id: out.Service!.Id!, name, ecsServiceName };
   }
 
-  /** Starts `count` tasks for an ECS service; returns their task IDs. */
-  async runTasks(ecsServiceName: string, count: number): Promise<string[]> {
+  async createCluster(name: string): Promise<void> {
+    await this.ecs.send(new CreateClusterCommand({ clusterName: name }));
+  }
+
+  /** Starts `count` tasks for an ECS service in this world's cluster; returns their task IDs. */
+  runTasks(ecsServiceName: string, count: number): Promise<string[]> {
+    return this.runServiceTasks(this.cluster, ecsServiceName, count);
+  }
+
+  /**
+   * Starts tasks the way an ECS service would (moto's services launch none): group
+   * `service:NAME`, startedBy `ecs-svc/...`. RunTask starts at most 10 a call.
+   */
+  async runServiceTasks(cluster: string, ecsServiceName: string, count: number): Promise<string[]> {
     const ids: string[] = [];
     for (let left = count; left > 0; left -= 10) {
       const out = await this.ecs.send(
         new RunTaskCommand({
-          cluster: this.cluster,
+          cluster,
           taskDefinition: this.taskDefinition,
           launchType: "FARGATE",
           count: Math.min(10, left),
@@ -171,9 +193,8 @@ export class World {
     );
   }
 
-  async stopTask(taskId: string): Promise<void> {
-    await this.ecs.send(
-      new StopTaskCommand({ cluster: this.cluster, task: taskId, reason: "test" }),
-    );
+  /** StopTask: moto marks the task STOPPED (lastStatus and desiredStatus) at once. */
+  async stopTask(taskId: string, cluster = this.cluster): Promise<void> {
+    await this.ecs.send(new StopTaskCommand({ cluster, task: taskId, reason: "test" }));
   }
 }
