@@ -49,6 +49,7 @@ describe("config", () => {
     assert.equal(c.concurrency, 64);
     assert.equal(c.resyncIntervalMs, 300_000);
     assert.equal(c.maxMutationsPerSecond, 5);
+    assert.equal(c.stateTable, undefined);
     assert.equal(c.overrides.size, 0);
   });
 
@@ -91,6 +92,7 @@ describe("config", () => {
           CMHC_LOG_LEVEL: "loud",
           CMHC_CONCURRENCY: "0",
           CMHC_MAX_MUTATIONS_PER_SECOND: "-2",
+          CMHC_STATE_TABLE: "a",
         },
       }),
     );
@@ -109,6 +111,7 @@ describe("config", () => {
       "--log-level / CMHC_LOG_LEVEL",
       "--concurrency / CMHC_CONCURRENCY",
       "--max-mutations-per-second / CMHC_MAX_MUTATIONS_PER_SECOND",
+      "--state-table / CMHC_STATE_TABLE: expected a DynamoDB table name",
     ]) {
       assert.ok(msg.includes(label), `missing "${label}" in:\n${msg}`);
     }
