@@ -1,0 +1,61 @@
+// Turns the component's typed settings into the checker container's environment through the
+// checker's own schema and parser, so the two cannot drift.
+
+import { ConfigError, parseConfig, toEnvironment, type Settings } from "../checker/config";
+import type { CheckerSettings } from "./args";
+
+/** Settings as the checker's option schema spells them (strings, durations as typed). */
+export function toSettings(s: CheckerSettings): Settings {
+  const out: Settings = {};
+  const set = (key: keyof Settings, value: string | number | undefined): void => {
+    if (value !== undefined) out[key] = String(value);
+  };
+  set("checkProtocol", s.checkProtocol);
+  set("checkPath", s.checkPath);
+  set("checkPort", s.checkPort);
+  set("expectedStatus", s.expectedStatus);
+  set("interval", s.interval);
+  set("timeout", s.timeout);
+  set("unhealthyThreshold", s.unhealthyThreshold);
+  set("healthyThreshold", s.healthyThreshold);
+  set("action", s.action);
+  set("maxUnhealthyPercent", s.maxUnhealthyPercent);
+  set("startupGrace", s.startupGrace);
+  set("logLevel", s.logLevel);
+  if (s.services !== undefined) out.services = s.services.join(",");
+  if (s.serviceOverrides !== undefined) out.serviceOverrides = JSON.stringify(s.serviceOverrides);
+  return out;
+}
+
+/**
+ * The container environment for these settings, validated now by the checker's parser (with a
+ * stand-in namespace and table, which are Outputs set separately). Throws with the arg named.
+ */
+export function checkerEnvironment(
+  s: CheckerSettings,
+  statusPort: number,
+): { env: Record<string, string>; intervalMs: number } {
+  const settings: Settings = { ...toSettings(s), listen: `0.0.0.0:${statusPort}` };
+  try {
+    const parsed = parseConfig({
+      flags: { ...settings, namespace: "ns-validate", stateTable: "validate" },
+    });
+    return { env: toEnvironment(settings), intervalMs: parsed.intervalMs };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new Error(
+      `CloudMapHealthChecker: invalid checker settings:\n${err.problems
+        .map((p) => `  - ${nameArgs(p)}`)
+        .join("\n")}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Rewrites `--check-path / CMHC_CHECK_PATH: ...` to name the component arg: `checkPath`. */
+function nameArgs(problem: string): string {
+  return problem.replace(/^--([a-z-]+) \/ CMHC_[A-Z_]+/, (_, flag: string) => {
+    const arg = flag.replace(/-([a-z])/g, (_m: string, c: string) => c.toUpperCase());
+    return `\`${arg === "listen" ? "statusPort" : arg}\``;
+  });
+}

@@ -1,0 +1,325 @@
+// CloudMapHealthChecker: one checker for one Cloud Map namespace, on Fargate, least privilege.
+
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx"; // awsx only to build and push the image
+import * as pulumi from "@pulumi/pulumi";
+import { leaseTiming } from "../checker/loop/lease-keeper";
+import { STATE_TABLE_SCHEMA } from "../checker/state/table-schema";
+import type { CloudMapHealthCheckerArgs } from "./args";
+import { checkerEnvironment } from "./checker-env";
+import { ECS_TASKS_TRUST, executionRolePolicy, taskRolePolicy } from "./iam";
+import { validateArgs } from "./validate";
+
+export const TYPE_TOKEN = "cloudmap-health-checker:index:CloudMapHealthChecker";
+const ROOT = path.resolve(__dirname, "..", "..");
+const CONTAINER = "checker";
+
+/** The repository ARN of a private ECR image URI, so the execution role may pull it. */
+export function ecrRepositoryArn(image: string, partition: string): string | undefined {
+  const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(image);
+  return m ? `arn:${partition}:ecr:${m[2]}:${m[1]}:repository/${m[3]}` : undefined;
+}
+
+export class CloudMapHealthChecker extends pulumi.ComponentResource {
+  readonly serviceArn: pulumi.Output<string>;
+  readonly taskRoleArn: pulumi.Output<string>;
+  readonly executionRoleArn: pulumi.Output<string>;
+  readonly securityGroupId: pulumi.Output<string>;
+  readonly logGroupName: pulumi.Output<string>;
+  readonly clusterArn: pulumi.Output<string>;
+  readonly stateTableName: pulumi.Output<string>;
+  readonly imageUri: pulumi.Output<string>;
+
+  constructor(
+    name: string,
+    args: CloudMapHealthCheckerArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super(TYPE_TOKEN, name, {}, opts);
+    validateArgs(args);
+    const statusPort = args.statusPort ?? 9090;
+    const { env, intervalMs } = checkerEnvironment(args, statusPort);
+    const tags = { "app:name": "cloudmap-health-checker", ...args.tags };
+    const parent = { parent: this };
+
+    const identity = aws.getCallerIdentityOutput({}, parent);
+    const region = aws.getRegionOutput({}, parent);
+    const partition = aws.getPartitionOutput({}, parent);
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { retentionInDays: args.logRetentionInDays ?? 30, tags },
+      parent,
+    );
+
+    // State table: the checker's own schema definition, unless one is given.
+    let stateTableName: pulumi.Output<string>;
+    let stateTableArn: pulumi.Output<string>;
+    if (args.stateTableName !== undefined) {
+      stateTableName = pulumi.output(args.stateTableName);
+      stateTableArn = pulumi.interpolate`arn:${partition.partition}:dynamodb:${region.region}:${identity.accountId}:table/${stateTableName}`;
+    } else {
+      const { partitionKey, sortKey, ttlAttribute, billingMode } = STATE_TABLE_SCHEMA;
+      const table = new aws.dynamodb.Table(
+        `${name}-state`,
+        {
+          billingMode,
+          hashKey: partitionKey.name,
+          rangeKey: sortKey.name,
+          attributes: [
+            { name: partitionKey.name, type: partitionKey.type },
+            { name: sortKey.name, type: sortKey.type },
+          ],
+          ttl: { attributeName: ttlAttribute, enabled: true },
+          serverSideEncryption: { enabled: true },
+          tags,
+        },
+        parent,
+      );
+      stateTableName = table.name;
+      stateTableArn = table.arn;
+    }
+
+    // Image: given, or built from checker/Dockerfile into a repository the component owns.
+    let imageUri: pulumi.Output<string>;
+    let repositoryArn: pulumi.Output<string | undefined>;
+    if (args.image !== undefined) {
+      imageUri = pulumi.output(args.image);
+      repositoryArn = pulumi
+        .all([imageUri, partition.partition])
+        .apply(([uri, p]) => ecrRepositoryArn(uri, p));
+    } else {
+      const repo = new aws.ecr.Repository(
+        `${name}-repo`,
+        {
+          imageTagMutability: "IMMUTABLE",
+          imageScanningConfiguration: { scanOnPush: true },
+          forceDelete: true,
+          tags,
+        },
+        parent,
+      );
+      const image = new awsx.ecr.Image(
+        `${name}-image`,
+        {
+          repositoryUrl: repo.repositoryUrl,
+          context: ROOT,
+          dockerfile: path.join(ROOT, "checker", "Dockerfile"),
+          platform: (args.architecture ?? "ARM64") === "ARM64" ? "linux/arm64" : "linux/amd64",
+        },
+        parent,
+      );
+      imageUri = image.imageUri;
+      repositoryArn = repo.arn;
+    }
+
+    const executionRole = new aws.iam.Role(
+      `${name}-execution`,
+      { assumeRolePolicy: JSON.stringify(ECS_TASKS_TRUST), tags },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-execution`,
+      {
+        role: executionRole.id,
+        policy: pulumi
+          .all([logGroup.arn, repositoryArn])
+          .apply(([logGroupArn, repo]) =>
+            JSON.stringify(executionRolePolicy({ logGroupArn, repositoryArn: repo })),
+          ),
+      },
+      parent,
+    );
+
+    const taskRole = new aws.iam.Role(
+      `${name}-task`,
+      { assumeRolePolicy: JSON.stringify(ECS_TASKS_TRUST), tags },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-task`,
+      {
+        role: taskRole.id,
+        policy: pulumi
+          .all([
+            partition.partition,
+            region.region,
+            identity.accountId,
+            args.namespaceId,
+            pulumi.all(args.ecsClusterArns),
+            stateTableArn,
+          ])
+          .apply(([p, r, accountId, namespaceId, clusterArns, tableArn]) =>
+            JSON.stringify(
+              taskRolePolicy({
+                partition: p,
+                region: r,
+                accountId,
+                namespaceId,
+                clusterArns,
+                stateTableArn: tableArn,
+              }),
+            ),
+          ),
+      },
+      parent,
+    );
+
+    // Egress only: the checker calls the tasks and AWS, nobody calls it but ECS's health check.
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: "cloudmap-health-checker: egress to the checked tasks and AWS APIs",
+        egress: [
+          {
+            protocol: "-1",
+            fromPort: 0,
+            toPort: 0,
+            cidrBlocks: ["0.0.0.0/0"],
+            ipv6CidrBlocks: ["::/0"],
+          },
+        ],
+        tags,
+      },
+      parent,
+    );
+    (args.targetSecurityGroupIds ?? []).forEach((groupId, g) => {
+      for (const port of args.targetPorts ?? []) {
+        new aws.vpc.SecurityGroupIngressRule(
+          `${name}-target-${g}-${port}`,
+          {
+            securityGroupId: groupId,
+            referencedSecurityGroupId: securityGroup.id,
+            ipProtocol: "tcp",
+            fromPort: port,
+            toPort: port,
+            description: `cloudmap-health-checker ${name}: health probes`,
+            tags,
+          },
+          parent,
+        );
+      }
+    });
+
+    let clusterArn: pulumi.Output<string>;
+    if (args.clusterArn !== undefined) {
+      clusterArn = pulumi.output(args.clusterArn);
+    } else {
+      const cluster = new aws.ecs.Cluster(
+        `${name}-cluster`,
+        { settings: [{ name: "containerInsights", value: "disabled" }], tags },
+        parent,
+      );
+      clusterArn = cluster.arn;
+    }
+
+    const environment = pulumi
+      .all([args.namespaceId, stateTableName])
+      .apply(([namespaceId, table]) =>
+        Object.entries({ ...env, CMHC_NAMESPACE: namespaceId, CMHC_STATE_TABLE: table })
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([key, value]) => ({ name: key, value })),
+      );
+    const containerDefinitions = pulumi
+      .all([imageUri, environment, logGroup.name, region.region])
+      .apply(([image, envList, logGroupName, awsRegion]) =>
+        JSON.stringify([
+          {
+            name: CONTAINER,
+            image,
+            essential: true,
+            command: ["run"],
+            user: "1000:1000",
+            readonlyRootFilesystem: true,
+            environment: envList,
+            portMappings: [{ containerPort: statusPort, protocol: "tcp" }],
+            healthCheck: {
+              command: ["CMD", "node", "/app/dist/checker/healthcheck.js"],
+              interval: 15,
+              timeout: 5,
+              retries: 3,
+              startPeriod: 30,
+            },
+            // Time to finish the cycle and release the lease after SIGTERM.
+            stopTimeout: 15,
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": logGroupName,
+                "awslogs-region": awsRegion,
+                "awslogs-stream-prefix": "checker",
+              },
+            },
+          },
+        ]),
+      );
+
+    const taskDefinition = new aws.ecs.TaskDefinition(
+      `${name}-task`,
+      {
+        family: `${name}-cloudmap-health-checker`,
+        cpu: String(args.cpu ?? 256),
+        memory: String(args.memory ?? 512),
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        runtimePlatform: {
+          cpuArchitecture: args.architecture ?? "ARM64",
+          operatingSystemFamily: "LINUX",
+        },
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        containerDefinitions,
+        tags,
+      },
+      parent,
+    );
+
+    const service = new aws.ecs.Service(
+      `${name}-service`,
+      {
+        cluster: clusterArn,
+        taskDefinition: taskDefinition.arn,
+        desiredCount: args.desiredCount ?? 1,
+        launchType: "FARGATE",
+        networkConfiguration: {
+          subnets: args.subnetIds,
+          securityGroups: pulumi
+            .all([securityGroup.id, pulumi.all(args.securityGroupIds ?? [])])
+            .apply(([own, extra]) => [own, ...extra]),
+          assignPublicIp: args.assignPublicIp ?? false,
+        },
+        // Two checkers never overlap for long: stop the old one before starting the new.
+        deploymentMinimumHealthyPercent: 0,
+        deploymentMaximumPercent: 100,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        propagateTags: "SERVICE",
+        enableEcsManagedTags: true,
+        waitForSteadyState: false,
+        tags,
+      },
+      parent,
+    );
+
+    this.serviceArn = service.id;
+    this.taskRoleArn = taskRole.arn;
+    this.executionRoleArn = executionRole.arn;
+    this.securityGroupId = securityGroup.id;
+    this.logGroupName = logGroup.name;
+    this.clusterArn = clusterArn;
+    this.stateTableName = stateTableName;
+    this.imageUri = imageUri;
+    this.registerOutputs({
+      serviceArn: this.serviceArn,
+      taskRoleArn: this.taskRoleArn,
+      executionRoleArn: this.executionRoleArn,
+      securityGroupId: this.securityGroupId,
+      logGroupName: this.logGroupName,
+      clusterArn: this.clusterArn,
+      stateTableName: this.stateTableName,
+      imageUri: this.imageUri,
+      leaseDurationMs: leaseTiming(intervalMs).durationMs,
+    });
+  }
+}

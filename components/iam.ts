@@ -1,0 +1,133 @@
+// Least-privilege policy documents for the checker's roles: only the actions the checker
+// calls, scoped to this account and Region, the given clusters and the state table.
+
+import type { PolicyDocument } from "@pulumi/aws/iam";
+
+export interface TaskPolicyInput {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly namespaceId: string;
+  readonly clusterArns: readonly string[];
+  readonly stateTableArn: string;
+}
+
+/** Cluster ARN -> ARN pattern of its tasks (`.../task/CLUSTER/*`). */
+export function tasksOf(clusterArn: string): string {
+  return `${clusterArn.replace(":cluster/", ":task/")}/*`;
+}
+
+export function taskRolePolicy(p: TaskPolicyInput): PolicyDocument {
+  const sd = `arn:${p.partition}:servicediscovery:${p.region}:${p.accountId}`;
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        // These list and read calls support no resource scoping.
+        Sid: "CloudMapList",
+        Effect: "Allow",
+        Action: [
+          "servicediscovery:ListServices",
+          "servicediscovery:ListNamespaces",
+          "servicediscovery:GetNamespace",
+        ],
+        Resource: "*",
+      },
+      {
+        Sid: "CloudMapServices",
+        Effect: "Allow",
+        Action: [
+          "servicediscovery:GetService",
+          "servicediscovery:ListInstances",
+          "servicediscovery:GetInstance",
+          "servicediscovery:GetInstancesHealthStatus",
+          "servicediscovery:RegisterInstance",
+          "servicediscovery:DeregisterInstance",
+          "servicediscovery:UpdateInstanceCustomHealthStatus",
+        ],
+        Resource: `${sd}:service/*`,
+      },
+      {
+        // The cheap data-plane revision check is authorised on the namespace and its services.
+        Sid: "CloudMapRevision",
+        Effect: "Allow",
+        Action: ["servicediscovery:DiscoverInstancesRevision"],
+        Resource: [`${sd}:namespace/${p.namespaceId}`, `${sd}:service/*`],
+      },
+      {
+        Sid: "EcsDescribeTasks",
+        Effect: "Allow",
+        Action: ["ecs:DescribeTasks"],
+        Resource: p.clusterArns.map(tasksOf),
+        Condition: { ArnEquals: { "ecs:cluster": [...p.clusterArns] } },
+      },
+      {
+        // TransactWriteItems is authorised per item: ConditionCheckItem + PutItem.
+        Sid: "StateTable",
+        Effect: "Allow",
+        Action: [
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:Query",
+          "dynamodb:ConditionCheckItem",
+        ],
+        Resource: p.stateTableArn,
+      },
+    ],
+  };
+}
+
+export interface ExecutionPolicyInput {
+  readonly logGroupArn: string;
+  /** The component's own ECR repository, when it builds the image. */
+  readonly repositoryArn: string | undefined;
+}
+
+/** What ECS itself needs to start the task: pull the image, write its logs. */
+export function executionRolePolicy(p: ExecutionPolicyInput): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "Logs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: `${p.logGroupArn}:*`,
+      },
+      ...(p.repositoryArn
+        ? [
+            {
+              // GetAuthorizationToken has no resource scoping.
+              Sid: "EcrToken",
+              Effect: "Allow" as const,
+              Action: ["ecr:GetAuthorizationToken"],
+              Resource: "*",
+            },
+            {
+              Sid: "EcrPull",
+              Effect: "Allow" as const,
+              Action: [
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+              ],
+              Resource: p.repositoryArn,
+            },
+          ]
+        : []),
+    ],
+  };
+}
+
+export const ECS_TASKS_TRUST: PolicyDocument = {
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Principal: { Service: "ecs-tasks.amazonaws.com" },
+      Action: "sts:AssumeRole",
+    },
+  ],
+};

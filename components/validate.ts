@@ -1,0 +1,89 @@
+// Construction-time validation: every message names the arg in backticks and says what to do.
+
+import type { CloudMapHealthCheckerArgs } from "./args";
+
+const FARGATE_MEMORY: Record<number, readonly [number, number]> = {
+  256: [512, 2048],
+  512: [1024, 4096],
+  1024: [2048, 8192],
+  2048: [4096, 16384],
+  4096: [8192, 30720],
+  8192: [16384, 61440],
+  16384: [32768, 122880],
+};
+
+const LOG_RETENTION = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+];
+
+export function validateArgs(args: CloudMapHealthCheckerArgs): void {
+  const problems: string[] = [];
+  const missing = (value: unknown): boolean =>
+    value === undefined ||
+    value === null ||
+    value === "" ||
+    (Array.isArray(value) && value.length === 0);
+
+  if (missing(args.namespaceId))
+    problems.push("`namespaceId` is required: the Cloud Map namespace ID (ns-...) to guard");
+  if (missing(args.subnetIds))
+    problems.push("`subnetIds` is required: subnets that reach the tasks' private IPs");
+  if (missing(args.vpcId))
+    problems.push("`vpcId` is required: the VPC of `subnetIds`, for the checker's security group");
+  if (missing(args.ecsClusterArns)) {
+    problems.push(
+      "`ecsClusterArns` is required: the clusters whose tasks the checker may describe (scopes IAM)",
+    );
+  }
+  const groups = args.targetSecurityGroupIds ?? [];
+  const ports = args.targetPorts ?? [];
+  if (groups.length > 0 && ports.length === 0) {
+    problems.push(
+      "`targetPorts` is required with `targetSecurityGroupIds`: the ports the checker probes",
+    );
+  }
+  if (ports.length > 0 && groups.length === 0) {
+    problems.push(
+      "`targetPorts` needs `targetSecurityGroupIds`: the groups to open to the checker",
+    );
+  }
+  for (const port of ports) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      problems.push(`\`targetPorts\`: ${port} is not a port (1-65535)`);
+    }
+  }
+  const statusPort = args.statusPort ?? 9090;
+  if (!Number.isInteger(statusPort) || statusPort < 1 || statusPort > 65535) {
+    problems.push(`\`statusPort\`: ${statusPort} is not a port (1-65535)`);
+  }
+  const cpu = args.cpu ?? 256;
+  const memory = args.memory ?? 512;
+  const range = FARGATE_MEMORY[cpu];
+  if (!range) {
+    problems.push(
+      `\`cpu\`: ${cpu} is not a Fargate size; use one of ${Object.keys(FARGATE_MEMORY).join(", ")}`,
+    );
+  } else if (memory < range[0] || memory > range[1]) {
+    problems.push(
+      `\`memory\`: ${memory} MiB does not fit \`cpu\` ${cpu}; use ${range[0]}-${range[1]} MiB`,
+    );
+  }
+  const retention = args.logRetentionInDays ?? 30;
+  if (!LOG_RETENTION.includes(retention)) {
+    problems.push(
+      `\`logRetentionInDays\`: ${retention} is not a CloudWatch retention; use one of ${LOG_RETENTION.join(", ")}`,
+    );
+  }
+  const desired = args.desiredCount ?? 1;
+  if (!Number.isInteger(desired) || desired < 0 || desired > 10) {
+    problems.push(
+      `\`desiredCount\`: ${desired} must be an integer from 0 to 10 (replicas share one lease)`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `CloudMapHealthChecker: invalid arguments:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
+}

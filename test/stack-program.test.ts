@@ -1,0 +1,96 @@
+// The `pulumi up` program, fed from stack config with setAllConfig (same process-wide mocks as
+// the component tests).
+
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { parseConfig } from "../checker/config";
+import {
+  ACCOUNT,
+  childrenOf,
+  installPulumiMocks,
+  REGION,
+  settle,
+  valueOf,
+} from "./support/pulumi-mocks";
+
+installPulumiMocks();
+
+const CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/prod`;
+const ns = (key: string): string => `cloudmap-health-checker:${key}`;
+
+function setConfig(values: Record<string, unknown>): void {
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [
+        ns(k),
+        typeof v === "string" ? v : JSON.stringify(v),
+      ]),
+    ),
+  );
+}
+
+describe("stack program (mocks + setAllConfig)", function () {
+  this.timeout(30_000);
+  const required = {
+    namespaceId: "ns-prog",
+    vpcId: "vpc-9",
+    subnetIds: ["subnet-1", "subnet-2"],
+    ecsClusterArns: [CLUSTER],
+    image: "public.ecr.aws/example/checker:2",
+  };
+
+  it("creates one checker from structured stack config and exports its outputs", async () => {
+    setConfig({
+      ...required,
+      name: "prog",
+      interval: "5s",
+      unhealthyThreshold: 2,
+      services: ["api"],
+      serviceOverrides: { api: { checkPath: "/ready" } },
+      targetSecurityGroupIds: ["sg-app"],
+      targetPorts: [8080],
+      tags: { env: "prod" },
+      assignPublicIp: false,
+    });
+    const program = await import("../programs/index");
+    await valueOf(program.serviceArn);
+    await settle();
+    const children = childrenOf("prog");
+    assert.equal(children.filter((r) => r.type === "aws:ecs/service:Service").length, 1);
+    assert.equal(
+      children.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        .length,
+      1,
+    );
+    const td = children.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition")!;
+    const container = (
+      JSON.parse(String(td.inputs["containerDefinitions"])) as Array<{
+        environment: Array<{ name: string; value: string }>;
+      }>
+    )[0]!;
+    const env = Object.fromEntries(container.environment.map((e) => [e.name, e.value]));
+    const parsed = parseConfig({ env });
+    assert.equal(parsed.namespace, "ns-prog");
+    assert.equal(parsed.intervalMs, 5000);
+    assert.equal(parsed.defaults.policy.unhealthyThreshold, 2);
+    assert.deepEqual(parsed.services, ["api"]);
+    assert.equal(parsed.overrides.get("api")?.check.path, "/ready");
+    for (const out of [
+      program.serviceArn,
+      program.taskRoleArn,
+      program.securityGroupId,
+      program.logGroupName,
+      program.clusterArn,
+      program.stateTableName,
+      program.imageUri,
+    ]) {
+      assert.ok(await valueOf(out), "every output resolves");
+    }
+  });
+
+  it("fails with Pulumi's clear error when required config is missing", async () => {
+    const { createStack } = await import("../programs/stack");
+    setConfig({ vpcId: "vpc-9", subnetIds: ["subnet-1"], ecsClusterArns: [CLUSTER] });
+    assert.throws(() => createStack(), /cloudmap-health-checker:namespaceId/);
+  });
+});
