@@ -55,6 +55,13 @@ export function taskRolePolicy(p: TaskPolicyInput): PolicyDocument {
         Resource: [`${sd}:namespace/${p.namespaceId}`, `${sd}:service/*`],
       },
       {
+        // Status of the asynchronous register/deregister operations, on this namespace only.
+        Sid: "CloudMapOperations",
+        Effect: "Allow",
+        Action: ["servicediscovery:GetOperation"],
+        Resource: `${sd}:namespace/${p.namespaceId}`,
+      },
+      {
         Sid: "EcsDescribeTasks",
         Effect: "Allow",
         Action: ["ecs:DescribeTasks"],

@@ -183,6 +183,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
       "servicediscovery:DeregisterInstance": `${sd}:service/*`,
       "servicediscovery:UpdateInstanceCustomHealthStatus": `${sd}:service/*`,
       "servicediscovery:DiscoverInstancesRevision": `${sd}:namespace/ns-abc123 ${sd}:service/*`,
+      "servicediscovery:GetOperation": `${sd}:namespace/ns-abc123`,
       "ecs:DescribeTasks": `arn:aws:ecs:${REGION}:${ACCOUNT}:task/prod/*`,
       "dynamodb:GetItem": table,
       "dynamodb:PutItem": table,
