@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+// cloudmap-health-checker-rollout: one checker stack per Service Connect namespace, across
+// accounts and Regions. `plan` discovers and prints; preview/up/destroy run the plan.
+
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { currentAccount, targets } from "./aws";
+import { discoverAll, type DiscoveryResult } from "./discovery-run";
+import { fileBackendStacks } from "./existing";
+import { executePlan, listStacks, type Operation } from "./execute";
+import { planRollout, type RolloutOptions, type RolloutPlan, type StackSettings } from "./plan";
+import { printPlan, printSummary } from "./report";
+
+interface CliOptions {
+  regions?: string;
+  accounts?: string;
+  roleName?: string;
+  namespaces?: string;
+  prune?: boolean;
+  concurrency: string;
+  stackPrefix: string;
+  json?: boolean;
+  configFile?: string;
+  pulumiRoot?: string;
+  image?: string;
+  interval?: string;
+  timeout?: string;
+  checkProtocol?: StackSettings["checkProtocol"];
+  checkPath?: string;
+  checkPort?: string;
+  expectedStatus?: string;
+  unhealthyThreshold?: string;
+  healthyThreshold?: string;
+  action?: StackSettings["action"];
+  maxUnhealthyPercent?: string;
+  desiredCount?: string;
+  stateTableName?: string;
+}
+
+const list = (s: string | undefined): string[] | undefined =>
+  s
+    ?.split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+const num = (s: string | undefined): number | undefined =>
+  s === undefined ? undefined : Number(s);
+
+/** Settings for every stack: the config file's `settings`, then flags. */
+function settingsFrom(o: CliOptions, file: ConfigFile): StackSettings {
+  const flags: StackSettings = {
+    image: o.image,
+    interval: o.interval,
+    timeout: o.timeout,
+    checkProtocol: o.checkProtocol,
+    checkPath: o.checkPath,
+    checkPort: num(o.checkPort),
+    expectedStatus: o.expectedStatus,
+    unhealthyThreshold: num(o.unhealthyThreshold),
+    healthyThreshold: num(o.healthyThreshold),
+    action: o.action,
+    maxUnhealthyPercent: num(o.maxUnhealthyPercent),
+    desiredCount: num(o.desiredCount),
+    stateTableName: o.stateTableName,
+  };
+  const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  return { ...file.settings, ...defined };
+}
+
+interface ConfigFile {
+  readonly settings?: StackSettings;
+  readonly namespaces?: Record<string, StackSettings>;
+}
+
+function readConfigFile(file: string | undefined): ConfigFile {
+  if (!file) return {};
+  const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Error(
+      `--config-file ${file}: expected a JSON object with "settings" and/or "namespaces"`,
+    );
+  }
+  return parsed as ConfigFile;
+}
+
+async function buildPlan(
+  o: CliOptions,
+  existingFromPulumi: boolean,
+): Promise<{ plan: RolloutPlan; discovery: DiscoveryResult }> {
+  const file = readConfigFile(o.configFile);
+  const regions = list(o.regions) ?? [
+    process.env["AWS_REGION"] ?? process.env["AWS_DEFAULT_REGION"] ?? "",
+  ];
+  if (!regions[0]) throw new Error("--regions: no Region given and none in AWS_REGION");
+  const me = await currentAccount(regions[0]);
+  const accounts = list(o.accounts) ?? [me.accountId];
+  if (o.accounts && !o.roleName && accounts.some((a) => a !== me.accountId)) {
+    throw new Error(
+      "--accounts other than the current one need --role-name (the role to assume in each)",
+    );
+  }
+  const concurrency = Number(o.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error("--concurrency: expected an integer >= 1");
+  // Only assume a role in accounts other than the caller's own.
+  const all = targets(accounts, regions, o.roleName, me.partition).map((t) =>
+    t.accountId === me.accountId ? { ...t, roleArn: undefined } : t,
+  );
+  const discovery = await discoverAll(all, concurrency);
+  const existing = existingFromPulumi
+    ? await listStacks(o.pulumiRoot)
+    : (fileBackendStacks(process.env["PULUMI_BACKEND_URL"]) ?? []);
+  const options: RolloutOptions = {
+    stackPrefix: o.stackPrefix,
+    namespaces: list(o.namespaces),
+    prune: o.prune ?? false,
+    settings: settingsFrom(o, file),
+    perNamespace: file.namespaces ?? {},
+  };
+  return {
+    plan: planRollout({
+      discovered: discovery.namespaces,
+      existing,
+      targets: discovery.succeeded,
+      options,
+    }),
+    discovery,
+  };
+}
+
+function addOptions(cmd: Command): Command {
+  return cmd
+    .option("--regions <list>", "comma-separated Regions (default: the SDK's Region)")
+    .option(
+      "--accounts <list>",
+      "comma-separated account IDs (default: the current credentials' account)",
+    )
+    .option(
+      "--role-name <name>",
+      "role to assume in each other account: arn:aws:iam::ACCOUNT:role/NAME",
+    )
+    .option("--namespaces <list>", "only these namespaces (names or IDs)")
+    .option("--prune", "destroy checker stacks whose namespace no longer exists")
+    .option("--concurrency <n>", "accounts x Regions, and stacks, handled at once", "4")
+    .option("--stack-prefix <prefix>", "stack names: PREFIX-ACCOUNT-REGION-NAMESPACE", "cmhc")
+    .option("--json", "machine-readable output")
+    .option(
+      "--config-file <file>",
+      'JSON: {"settings": {...every stack}, "namespaces": {"NAME": {...}}}',
+    )
+    .option("--pulumi-root <dir>", "directory holding bin/pulumi (default: pulumi on PATH)")
+    .option("--image <uri>", "prebuilt checker image for every stack")
+    .option("--interval <duration>", "checker interval")
+    .option("--timeout <duration>", "probe timeout")
+    .addOption(
+      new Option("--check-protocol <p>", "probe protocol").choices(["http", "https", "tcp"]),
+    )
+    .option("--check-path <path>", "HTTP(S) path")
+    .option("--check-port <port>", "port to probe")
+    .option("--expected-status <codes>", "healthy HTTP statuses")
+    .option("--unhealthy-threshold <n>", "failures before removal")
+    .option("--healthy-threshold <n>", "successes before return")
+    .addOption(
+      new Option("--action <a>", "checker action").choices([
+        "auto",
+        "deregister",
+        "custom-status",
+        "observe",
+      ]),
+    )
+    .option("--max-unhealthy-percent <n>", "removal cap per service")
+    .option("--desired-count <n>", "checker replicas per namespace")
+    .option("--state-table-name <name>", "an existing state table for every stack");
+}
+
+async function planCommand(o: CliOptions): Promise<void> {
+  const { plan, discovery } = await buildPlan(o, false);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ ...plan, failures: discovery.failures }, null, 2)}\n`);
+  } else {
+    printPlan(plan, discovery.failures);
+  }
+  if (discovery.failures.length > 0) process.exitCode = 1;
+}
+
+function runCommand(operation: Operation) {
+  return async (o: CliOptions): Promise<void> => {
+    const { plan, discovery } = await buildPlan(o, true);
+    if (!o.json) printPlan(plan, discovery.failures);
+    const results = await executePlan(plan, operation, {
+      concurrency: Number(o.concurrency),
+      pulumiRoot: o.pulumiRoot,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    if (o.json)
+      process.stdout.write(
+        `${JSON.stringify({ results, failures: discovery.failures }, null, 2)}\n`,
+      );
+    else printSummary(results);
+    if (results.some((r) => r.result === "failed") || discovery.failures.length > 0)
+      process.exitCode = 1;
+  };
+}
+
+export function buildRolloutProgram(): Command {
+  const program = new Command("cloudmap-health-checker-rollout").description(
+    "Discover ECS Service Connect namespaces across accounts and Regions; keep one checker stack per namespace",
+  );
+  addOptions(
+    program.command("plan").description("discover and print what would happen; touches no stack"),
+  ).action(planCommand);
+  addOptions(program.command("preview").description("preview every planned stack")).action(
+    runCommand("preview"),
+  );
+  addOptions(program.command("up").description("create or update every planned stack")).action(
+    runCommand("up"),
+  );
+  addOptions(
+    program.command("destroy").description("destroy every discovered checker stack"),
+  ).action(runCommand("destroy"));
+  return program;
+}
+
+if (require.main === module) {
+  buildRolloutProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      process.stderr.write(
+        `cloudmap-health-checker-rollout: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      process.exit(2);
+    });
+}

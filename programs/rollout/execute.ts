@@ -1,0 +1,160 @@
+// Execution through the Automation API: an inline program (the same one `pulumi up` runs) per
+// stack, one work directory per stack, one shared PulumiCommand, bounded concurrency, and
+// errors isolated per stack.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  ConcurrentUpdateError,
+  LocalWorkspace,
+  PulumiCommand,
+  StackAlreadyExistsError,
+  StackNotFoundError,
+  type ConfigMap,
+  type LocalWorkspaceOptions,
+  type OpMap,
+} from "@pulumi/pulumi/automation";
+import { createStack } from "../stack";
+import { pool } from "./discovery-run";
+import { PROJECT } from "./existing";
+import type { ExistingStack, PlannedStack, RolloutPlan } from "./plan";
+
+export type Operation = "preview" | "up" | "destroy";
+
+export interface StackResult {
+  readonly stack: string;
+  readonly action: string;
+  readonly result: "succeeded" | "failed" | "skipped";
+  readonly changes: Readonly<Record<string, number>>;
+  readonly durationMs: number;
+  readonly error?: string;
+}
+
+/** The inline program: exactly what Pulumi.yaml's program does, from the stack's config. */
+export async function inlineProgram(): Promise<Record<string, unknown>> {
+  const c = createStack();
+  return {
+    serviceArn: c.serviceArn,
+    taskRoleArn: c.taskRoleArn,
+    securityGroupId: c.securityGroupId,
+    logGroupName: c.logGroupName,
+    stateTableName: c.stateTableName,
+  };
+}
+
+let shared: Promise<PulumiCommand> | undefined;
+/** One PulumiCommand for every workspace (many parallel lookups can mis-detect the version). */
+function pulumiCommand(root: string | undefined): Promise<PulumiCommand> {
+  shared ??= PulumiCommand.get(root ? { root } : {});
+  return shared;
+}
+
+function workspaceOptions(cmd: PulumiCommand, workDir: string): LocalWorkspaceOptions {
+  return {
+    workDir,
+    pulumiCommand: cmd,
+    projectSettings: { name: PROJECT, runtime: "nodejs" },
+    // The user's backend (PULUMI_BACKEND_URL or `pulumi login`) is inherited from the environment.
+  };
+}
+
+export async function listStacks(pulumiRoot: string | undefined): Promise<ExistingStack[]> {
+  const cmd = await pulumiCommand(pulumiRoot);
+  const dir = mkdtempSync(path.join(tmpdir(), "cmhc-rollout-"));
+  try {
+    const ws = await LocalWorkspace.create(workspaceOptions(cmd, dir));
+    return (await ws.listStacks()).map((s) => ({ name: s.name }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function explain(err: unknown): string {
+  if (err instanceof ConcurrentUpdateError) {
+    return "another update of this stack is in progress; retry when it ends (or `pulumi cancel` it)";
+  }
+  if (err instanceof StackNotFoundError) return "the stack does not exist (already destroyed?)";
+  if (err instanceof StackAlreadyExistsError) return "the stack already exists";
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split("\n").filter(Boolean).slice(-6).join(" | ");
+}
+
+function counts(map: OpMap | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(map ?? {}).filter(([, n]) => (n ?? 0) > 0)) as Record<
+    string,
+    number
+  >;
+}
+
+export async function executePlan(
+  plan: RolloutPlan,
+  operation: Operation,
+  opts: { concurrency: number; pulumiRoot?: string; log: (line: string) => void },
+): Promise<StackResult[]> {
+  const cmd = await pulumiCommand(opts.pulumiRoot);
+  const results: StackResult[] = [];
+  await pool(plan.stacks, opts.concurrency, async (s) => {
+    results.push(await runOne(s, operation, cmd, opts.log));
+  });
+  return results.sort((a, b) => a.stack.localeCompare(b.stack));
+}
+
+async function runOne(
+  s: PlannedStack,
+  operation: Operation,
+  cmd: PulumiCommand,
+  log: (line: string) => void,
+): Promise<StackResult> {
+  const started = Date.now();
+  const done = (
+    result: StackResult["result"],
+    changes: Record<string, number>,
+    error?: string,
+  ): StackResult => {
+    log(`${s.name}: ${result}${error ? `: ${error}` : ""}`);
+    return {
+      stack: s.name,
+      action: s.action,
+      result,
+      changes,
+      durationMs: Date.now() - started,
+      ...(error ? { error } : {}),
+    };
+  };
+  const destroying = s.action === "destroy" || operation === "destroy";
+  if (s.action === "skip") return done("skipped", {}, s.reason);
+  const workDir = mkdtempSync(path.join(tmpdir(), "cmhc-stack-"));
+  try {
+    log(`${s.name}: ${destroying ? "selecting" : "creating or selecting"} stack`);
+    const args = { stackName: s.name, projectName: PROJECT, program: inlineProgram };
+    const stack = destroying
+      ? await LocalWorkspace.selectStack(args, workspaceOptions(cmd, workDir))
+      : await LocalWorkspace.createOrSelectStack(args, workspaceOptions(cmd, workDir));
+    if (!destroying) {
+      log(`${s.name}: setting ${Object.keys(s.config).length} config values`);
+      const config: ConfigMap = Object.fromEntries(
+        Object.entries(s.config).map(([k, value]) => [k, { value }]),
+      );
+      await stack.setAllConfig(config);
+    }
+    if (operation === "preview") {
+      log(`${s.name}: previewing`);
+      const r = destroying ? await stack.previewDestroy() : await stack.preview();
+      return done("succeeded", counts(r.changeSummary));
+    }
+    if (destroying) {
+      log(`${s.name}: destroying`);
+      const r = await stack.destroy({ onOutput: () => undefined });
+      await stack.workspace.removeStack(s.name);
+      return done("succeeded", counts(r.summary.resourceChanges));
+    }
+    log(`${s.name}: updating`);
+    const r = await stack.up({ onOutput: () => undefined });
+    return done("succeeded", counts(r.summary.resourceChanges));
+  } catch (err) {
+    return done("failed", {}, explain(err));
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
