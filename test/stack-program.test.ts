@@ -88,6 +88,20 @@ describe("stack program (mocks + setAllConfig)", function () {
     }
   });
 
+  it("runs the rollout's inline program from the same stack config", async () => {
+    setConfig({ ...required, name: "inline" });
+    const { inlineProgram } = await import("../programs/rollout/execute");
+    const outputs = await inlineProgram();
+    for (const [key, out] of Object.entries(outputs)) {
+      assert.ok(await valueOf(out as pulumi.Output<string>), `${key} resolves`);
+    }
+    await settle();
+    assert.equal(
+      childrenOf("inline").filter((r) => r.type === "aws:ecs/service:Service").length,
+      1,
+    );
+  });
+
   it("fails with Pulumi's clear error when required config is missing", async () => {
     const { createStack } = await import("../programs/stack");
     setConfig({ vpcId: "vpc-9", subnetIds: ["subnet-1"], ecsClusterArns: [CLUSTER] });

@@ -43,11 +43,13 @@ export async function inlineProgram(): Promise<Record<string, unknown>> {
   };
 }
 
-let shared: Promise<PulumiCommand> | undefined;
+const commands = new Map<string, Promise<PulumiCommand>>();
 /** One PulumiCommand for every workspace (many parallel lookups can mis-detect the version). */
 function pulumiCommand(root: string | undefined): Promise<PulumiCommand> {
-  shared ??= PulumiCommand.get(root ? { root } : {});
-  return shared;
+  const key = root ?? "";
+  let cmd = commands.get(key);
+  if (!cmd) commands.set(key, (cmd = PulumiCommand.get(root ? { root } : {})));
+  return cmd;
 }
 
 function workspaceOptions(cmd: PulumiCommand, workDir: string): LocalWorkspaceOptions {
