@@ -47,6 +47,7 @@ describe("health endpoint logic", () => {
         at: "",
         kind: "deregister",
         service: "api",
+        serviceId: "srv-api",
         instanceId: `i-${i}`,
         reason: "",
         dryRun: false,

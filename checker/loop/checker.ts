@@ -208,7 +208,12 @@ export class Checker {
     } else if (result.actions.length > 0) {
       logger.debug({ actions: result.actions.length }, "not the lease holder: observing only");
     }
-    for (const r of records) this.deps.status.recordAction(r);
+    for (const r of records) {
+      this.deps.status.recordAction(r);
+      // Re-read what we changed: a revision token need not be monotonic (an emulator's is a sum
+      // that another registration can bring back to the cached value).
+      if (r.outcome === "ok") this.reader.invalidate(r.serviceId);
+    }
 
     const durationMs = clock.now() - started;
     metrics.cycleDuration.observe(durationMs / 1000);

@@ -95,11 +95,12 @@ export class Executor {
       kind: action.kind,
       ...(action.kind === "set-status" ? { status: action.status } : {}),
       service: action.serviceName,
+      serviceId: action.serviceId,
       instanceId: action.instanceId,
       reason: action.reason,
       dryRun: action.dryRun,
     };
-    const logFields = { ...base, serviceId: action.serviceId };
+    const logFields = base;
     if (action.dryRun) {
       state.set(action.key, applyAction(prev, action, clock.now()));
       metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "dry_run" });

@@ -41,6 +41,11 @@ export class NamespaceReader {
     private readonly opts: ReaderOptions,
   ) {}
 
+  /** Forces a full re-list of a service next cycle (after the checker changed it). */
+  invalidate(serviceId: string): void {
+    this.cache.delete(serviceId);
+  }
+
   /**
    * Snapshots of every service that could be read. A service whose read failed is served from
    * cache when there is one, and left out otherwise (so nothing is decided about it).

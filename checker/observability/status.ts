@@ -7,6 +7,7 @@ export interface ActionRecord {
   readonly kind: Action["kind"];
   readonly status?: "HEALTHY" | "UNHEALTHY";
   readonly service: string;
+  readonly serviceId: string;
   readonly instanceId: string;
   readonly reason: string;
   readonly dryRun: boolean;

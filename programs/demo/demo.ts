@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
-import { freePort, startMoto, type Moto } from "../../test/support/moto";
+import { freePort, pointSdkAt, startMoto, type Moto } from "../../test/support/moto";
 import { startHttpTarget, type HttpTarget } from "../../test/support/targets";
 import { World, type WorldService } from "../../test/support/world";
 import { colour, formatEntry, renderFrame, type InstanceRow, type TimelineEntry } from "./view";
@@ -101,15 +101,11 @@ async function fleet(world: World, svc: WorldService, n: number, octet: number):
   return out;
 }
 
-function startChecker(moto: Moto, port: number): ChildProcess {
+function startChecker(port: number): ChildProcess {
   const child = spawn(process.execPath, [CLI, "run"], {
     env: {
       ...process.env,
       NODE_NO_WARNINGS: "1",
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "demo",
-      AWS_SECRET_ACCESS_KEY: "demo",
       CMHC_NAMESPACE: "demo.local",
       CMHC_INTERVAL: `${INTERVAL_S}s`,
       CMHC_TIMEOUT: "300ms",
@@ -151,17 +147,14 @@ async function main(): Promise<void> {
   note("starting moto (the AWS emulator) and building the world", "step");
   const moto = await startMoto();
   cleanups.push(() => moto.stop());
-  process.env["AWS_ENDPOINT_URL"] = moto.endpoint;
-  process.env["AWS_REGION"] = "us-east-1";
-  process.env["AWS_ACCESS_KEY_ID"] = "demo";
-  process.env["AWS_SECRET_ACCESS_KEY"] = "demo";
+  pointSdkAt(moto);
   const world = await new World("demo").init("demo.local");
   const orders = await fleet(world, await world.serviceConnectService("orders"), 4, 71);
   const payments = await fleet(world, await world.serviceConnectService("payments"), 3, 72);
   const inventory = await fleet(world, await world.customHealthService("inventory"), 3, 73);
 
   const port = await freePort();
-  startChecker(moto, port);
+  startChecker(port);
   const statusUrl = `http://127.0.0.1:${port}/status`;
   const timer = setInterval(() => {
     void poll(statusUrl).then(() => {

@@ -49,6 +49,10 @@ export interface ProxiedCall {
   /** True when the proxy answered (or dropped) the call itself: moto never saw it. */
   readonly injected: boolean;
   readonly body: string;
+  /** Epoch ms the answer went back to the client. */
+  readonly at: number;
+  /** Time spent waiting on moto (0 when the proxy answered itself). */
+  readonly upstreamMs: number;
 }
 
 export interface FaultProxy {
@@ -139,6 +143,7 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
     call: CallInfo,
     rewrite?: (response: unknown, request: unknown) => unknown,
   ): void => {
+    const sent = Date.now();
     const upstream = http.request(
       {
         host: target.hostname,
@@ -149,7 +154,8 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
       },
       (up) => {
         const status = up.statusCode ?? 502;
-        calls.push({ operation: call.operation, status, injected: false, body: call.body });
+        const at = Date.now();
+        calls.push({ ...call, status, injected: false, at, upstreamMs: at - sent });
         if (!rewrite || status >= 300) {
           res.writeHead(status, up.headers);
           up.pipe(res);
@@ -189,12 +195,12 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
         case "rewrite":
           return forward(req, res, call, fault.rewrite);
         case "reset":
-          calls.push({ ...call, status: 0, injected: true });
+          calls.push({ ...call, status: 0, injected: true, at: Date.now(), upstreamMs: 0 });
           req.socket.destroy();
           return;
         default: {
           const e = AWS_ERRORS[fault.kind];
-          calls.push({ ...call, status: e.status, injected: true });
+          calls.push({ ...call, status: e.status, injected: true, at: Date.now(), upstreamMs: 0 });
           res.writeHead(e.status, { "content-type": "application/x-amz-json-1.1" });
           res.end(JSON.stringify({ __type: e.type, message: e.message }));
         }

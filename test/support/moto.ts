@@ -140,3 +140,26 @@ export async function startMoto(timeoutMs = 30_000): Promise<Moto> {
   await moto.manualTaskTransitions();
   return moto;
 }
+
+/**
+ * Points this process's AWS SDK at moto through the standard variables (as the checker is
+ * pointed at AWS in production), with fake keys, and drops anything from the developer's own AWS
+ * setup that could leak in.
+ */
+export function pointSdkAt(moto: Moto): void {
+  process.env["AWS_ENDPOINT_URL"] = moto.endpoint;
+  process.env["AWS_REGION"] = "us-east-1";
+  process.env["AWS_ACCESS_KEY_ID"] = "testing";
+  process.env["AWS_SECRET_ACCESS_KEY"] = "testing";
+  for (const name of [
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_ENDPOINT_URL_SERVICEDISCOVERY",
+    "AWS_ENDPOINT_URL_ECS",
+    "AWS_ENDPOINT_URL_EC2",
+    "AWS_ENDPOINT_URL_STS",
+  ]) {
+    delete process.env[name];
+  }
+}

@@ -1,0 +1,77 @@
+// Runs the checker CLI as its own process (so its CPU and memory are its own), and reads its
+// /status and /metrics.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { freePort } from "../test/support/moto";
+
+export interface CheckerProcess {
+  readonly child: ChildProcess;
+  readonly base: string;
+  status(): Promise<StatusBody | undefined>;
+  stop(): Promise<void>;
+}
+
+export interface StatusBody {
+  lastCycle?: {
+    startedAt: string;
+    durationMs: number;
+    late: boolean;
+    probed: number;
+    failed: number;
+    degraded: boolean;
+  };
+}
+
+const CLI = path.resolve(__dirname, "../checker/cli.js");
+
+export async function startChecker(
+  endpoint: string,
+  env: Record<string, string>,
+): Promise<CheckerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--no-warnings", CLI, "run"], {
+    env: {
+      ...process.env,
+      AWS_ENDPOINT_URL: endpoint,
+      CMHC_LISTEN: `127.0.0.1:${port}`,
+      CMHC_LOG_LEVEL: "warn",
+      CMHC_STARTUP_GRACE: "0s",
+      ...env,
+    },
+    stdio: ["ignore", process.env["BENCH_DEBUG"] ? "inherit" : "ignore", "inherit"],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    child,
+    base,
+    async status() {
+      try {
+        return (await (await fetch(`${base}/status`)).json()) as StatusBody;
+      } catch {
+        return undefined;
+      }
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Waits until the checker has completed a cycle that started after `after`. */
+export async function nextCycle(
+  c: CheckerProcess,
+  after: number,
+  timeoutMs: number,
+): Promise<StatusBody["lastCycle"]> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const s = await c.status();
+    if (s?.lastCycle && Date.parse(s.lastCycle.startedAt) > after) return s.lastCycle;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("the checker completed no cycle in time");
+}

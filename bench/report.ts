@@ -1,0 +1,187 @@
+// Results as a Markdown table and SVG charts (rendered by Vega, headless).
+
+import os from "node:os";
+import type { ReactionResult } from "./reaction";
+import type { ScaleResult } from "./scale";
+
+export interface Machine {
+  readonly cores: number;
+  readonly cpu: string;
+  readonly node: string;
+  readonly memoryGiB: number;
+}
+
+export function machine(): Machine {
+  return {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  };
+}
+
+const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
+
+export function markdown(
+  m: Machine,
+  scale: readonly ScaleResult[],
+  reaction: readonly ReactionResult[],
+): string {
+  const out = [
+    `# cloudmap-health-checker benchmark`,
+    "",
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}. AWS is moto (an emulator,`,
+    "much slower than AWS at scale): its share of each cycle is shown apart from the checker's own time.",
+    "",
+  ];
+  if (scale.length > 0) {
+    out.push(
+      "## Scale",
+      "",
+      "| instances | failing | interval | cycles | cycle p50 / max | late | probes/s | checker CPU | peak RSS | removals (false) | emulator time / cycle | AWS calls / cycle |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    );
+    for (const r of scale) {
+      const calls = Object.entries(r.awsCallsPerCycle)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([op, n]) => `${op} ${n}`)
+        .join(", ");
+      out.push(
+        `| ${r.instances} | ${r.failingPercent} % | ${r.intervalS} s | ${r.cycles} | ${f(r.cycleP50S, 2)} / ${f(r.cycleMaxS, 2)} s | ${r.lateCycles} | ${f(r.probesPerSecond, 0)} | ${f(r.cpuPercent)} % | ${f(r.peakRssMiB)} MiB | ${r.removals}/${r.expectedRemovals} (${r.falseRemovals}) | ${f(r.emulatorMsPerCycle, 0)} ms | ${calls} |`,
+      );
+    }
+    out.push("");
+  }
+  if (reaction.length > 0) {
+    out.push(
+      "## Reaction time",
+      "",
+      "From the moment a target starts failing (or its task is stopped) to the Cloud Map call, measured at the endpoint.",
+      "",
+      "| interval x threshold | event | n | p50 | p95 | max | p95 over interval x threshold |",
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    );
+    for (const r of reaction) {
+      const setting = `${r.intervalS} s x ${r.threshold}`;
+      const rows: Array<[string, ReactionResult["removal"], number]> = [
+        ["failing -> deregistered", r.removal, r.theoreticalS],
+        ["recovered -> re-registered", r.recovery, r.theoreticalS],
+        ["task stopped -> deregistered", r.stopped, r.intervalS],
+      ];
+      for (const [event, d, floor] of rows) {
+        if (d.n === 0) continue;
+        out.push(
+          `| ${setting} | ${event} | ${d.n} | ${f(d.p50S, 2)} s | ${f(d.p95S, 2)} s | ${f(d.maxS, 2)} s | ${f(d.p95S - floor, 2)} s |`,
+        );
+      }
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+type VegaModule = typeof import("vega");
+
+async function render(spec: object): Promise<string> {
+  const vega: VegaModule = await import("vega"); // vega: declarative charts rendered to SVG headless
+  return new vega.View(vega.parse(spec as never), { renderer: "none" }).toSVG();
+}
+
+function barChart(
+  title: string,
+  values: Array<{ label: string; series: string; value: number }>,
+): object {
+  return {
+    $schema: "https://vega.github.io/schema/vega/v5.json",
+    title,
+    width: 560,
+    height: 260,
+    padding: 10,
+    data: [{ name: "t", values }],
+    scales: [
+      {
+        name: "x",
+        type: "band",
+        domain: { data: "t", field: "label" },
+        range: "width",
+        padding: 0.2,
+      },
+      {
+        name: "y",
+        type: "linear",
+        domain: { data: "t", field: "value" },
+        nice: true,
+        zero: true,
+        range: "height",
+      },
+      { name: "c", type: "ordinal", domain: { data: "t", field: "series" }, range: "category" },
+      {
+        name: "xi",
+        type: "band",
+        domain: { data: "t", field: "series" },
+        range: [0, { signal: "bandwidth('x')" }],
+      },
+    ],
+    axes: [
+      { orient: "bottom", scale: "x", labelAngle: 0 },
+      { orient: "left", scale: "y", title: "seconds" },
+    ],
+    legends: [{ fill: "c", orient: "top-left" }],
+    marks: [
+      {
+        type: "group",
+        from: { facet: { data: "t", name: "f", groupby: "label" } },
+        encode: { enter: { x: { scale: "x", field: "label" } } },
+        marks: [
+          {
+            type: "rect",
+            from: { data: "f" },
+            encode: {
+              enter: {
+                x: { scale: "xi", field: "series" },
+                width: { scale: "xi", band: 1 },
+                y: { scale: "y", field: "value" },
+                y2: { scale: "y", value: 0 },
+                fill: { scale: "c", field: "series" },
+              },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export async function reactionChart(reaction: readonly ReactionResult[]): Promise<string> {
+  const values = reaction.flatMap((r) => {
+    const label = `${r.intervalS}s x ${r.threshold}`;
+    return [
+      { label, series: "interval x threshold", value: r.theoreticalS },
+      { label, series: "removal p50", value: r.removal.p50S },
+      { label, series: "removal p95", value: r.removal.p95S },
+      { label, series: "recovery p95", value: r.recovery.p95S },
+    ];
+  });
+  return render(barChart("Reaction time", values));
+}
+
+export async function cycleChart(scale: readonly ScaleResult[]): Promise<string> {
+  const values = scale.flatMap((r) => [
+    {
+      label: `${r.instances} (${r.failingPercent}% failing)`,
+      series: "interval",
+      value: r.intervalS,
+    },
+    {
+      label: `${r.instances} (${r.failingPercent}% failing)`,
+      series: "cycle p50",
+      value: r.cycleP50S,
+    },
+    {
+      label: `${r.instances} (${r.failingPercent}% failing)`,
+      series: "cycle max",
+      value: r.cycleMaxS,
+    },
+  ]);
+  return render(barChart("Cycle time by instance count", values));
+}

@@ -1,0 +1,88 @@
+// `npm run bench`: a quick default; options for larger runs. Never part of `npm test`.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Command } from "commander";
+import { pointSdkAt, startMoto } from "../test/support/moto";
+import { runReaction, type ReactionResult } from "./reaction";
+import { cycleChart, machine, markdown, reactionChart } from "./report";
+import { runScale, type ScaleResult } from "./scale";
+
+interface Options {
+  sizes: string;
+  failing: string;
+  interval: string;
+  cycles: string;
+  reaction: string;
+  events: string;
+  stopEvents: string;
+  out: string;
+}
+
+async function main(o: Options): Promise<void> {
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  const moto = await startMoto();
+  pointSdkAt(moto);
+  const scale: ScaleResult[] = [];
+  const reaction: ReactionResult[] = [];
+  try {
+    for (const size of o.sizes.split(",").filter(Boolean).map(Number)) {
+      for (const failing of o.failing.split(",").map(Number)) {
+        log(`scale: ${size} instances, ${failing} % failing, interval ${o.interval}s`);
+        scale.push(
+          await runScale(moto, {
+            instances: size,
+            intervalMs: Number(o.interval) * 1000,
+            cycles: Number(o.cycles),
+            failingPercent: failing,
+            log,
+          }),
+        );
+      }
+    }
+    for (const setting of o.reaction.split(",").filter(Boolean)) {
+      const [interval, threshold] = setting.split("x").map(Number);
+      log(`reaction: ${interval}s x ${threshold}`);
+      reaction.push(
+        await runReaction(moto, {
+          intervalMs: interval! * 1000,
+          threshold: threshold!,
+          events: Number(o.events),
+          stopEvents: Number(o.stopEvents),
+          log,
+        }),
+      );
+    }
+  } finally {
+    await moto.stop();
+  }
+  const m = machine();
+  const md = markdown(m, scale, reaction);
+  process.stdout.write(`${md}\n`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  mkdirSync(o.out, { recursive: true });
+  const base = path.join(o.out, stamp);
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.json`, JSON.stringify({ machine: m, scale, reaction }, null, 2));
+  if (reaction.length > 0) writeFileSync(`${base}-reaction.svg`, await reactionChart(reaction));
+  if (scale.length > 0) writeFileSync(`${base}-cycles.svg`, await cycleChart(scale));
+  log(`results written to ${base}.{md,json} and SVG charts`);
+}
+
+new Command("bench")
+  .description("cloudmap-health-checker benchmarks against moto and loopback targets")
+  .option("--sizes <list>", "instance counts for the scale runs", "1000")
+  .option("--failing <list>", "failing percentages for each scale run", "0,5")
+  .option("--interval <seconds>", "checker interval for the scale runs", "5")
+  .option("--cycles <n>", "measured cycles per scale run (after one warm-up cycle)", "4")
+  .option("--reaction <list>", "interval x threshold settings, e.g. 1x2,5x3,10x3", "1x2")
+  .option("--events <n>", "fail/recover events per reaction setting", "10")
+  .option("--stop-events <n>", "task-stop events per reaction setting", "3")
+  .option("--out <dir>", "where results go", path.resolve(__dirname, "../../bench/results"))
+  .action((o: Options) =>
+    main(o).catch((err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    }),
+  )
+  .parse();
