@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
-import { freePort, pointSdkAt, startMoto, type Moto } from "../../test/support/moto";
+import { freePort, pointSdkAt, startMoto } from "../../test/support/moto";
 import { startHttpTarget, type HttpTarget } from "../../test/support/targets";
 import { World, type WorldService } from "../../test/support/world";
 import { colour, formatEntry, renderFrame, type InstanceRow, type TimelineEntry } from "./view";
