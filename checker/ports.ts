@@ -4,6 +4,7 @@
 import type {
   CheckSpec,
   CustomStatus,
+  EcsServiceState,
   InstanceRecord,
   InstanceState,
   ProbeResult,
@@ -56,6 +57,10 @@ export interface EcsPort {
    * a task whose batch failed is `unavailable`, never `missing`.
    */
   describeTasks(refs: readonly TaskRef[]): Promise<Map<string, TaskLookup>>;
+  /** Describe ECS services (`CLUSTER/SERVICE` keys); a service that cannot be read is absent. */
+  describeServices(keys: readonly string[]): Promise<Map<string, EcsServiceState>>;
+  /** Stop a task; ECS drains its Service Connect proxy and its service starts a replacement. */
+  stopTask(cluster: string, taskArn: string, reason: string): Promise<void>;
 }
 
 export interface Prober {

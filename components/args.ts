@@ -24,6 +24,8 @@ export interface ServiceOverride {
   readonly maxUnhealthyPercent?: number;
   /** @default the component's `action` */
   readonly action?: "auto" | "deregister" | "custom-status" | "observe";
+  /** @default the component's `replaceAfter` */
+  readonly replaceAfter?: string;
 }
 
 /**
@@ -57,6 +59,17 @@ export interface CheckerSettings {
   readonly services?: readonly string[];
   /** Per-service overrides keyed by Cloud Map service name. @default none */
   readonly serviceOverrides?: Readonly<Record<string, ServiceOverride>>;
+  /**
+   * Stop (replace) a service's task that stays unhealthy this long (`2m`), so ECS drains its
+   * Service Connect proxy and starts another; `off` never. Recommended for Service Connect.
+   * Grants `ecs:StopTask` and `ecs:DescribeServices` on the given clusters only when on.
+   * @default "off"
+   */
+  readonly replaceAfter?: string;
+  /** At most one replacement per ECS service per this period. @default "5m" */
+  readonly replaceCooldown?: string;
+  /** At most this many replacements per cycle, across services. @default 1 */
+  readonly maxReplacementsPerCycle?: number;
   /** Log level. @default "info" */
   readonly logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 }

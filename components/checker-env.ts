@@ -22,6 +22,9 @@ export function toSettings(s: CheckerSettings): Settings {
   set("maxUnhealthyPercent", s.maxUnhealthyPercent);
   set("startupGrace", s.startupGrace);
   set("logLevel", s.logLevel);
+  set("replaceAfter", s.replaceAfter);
+  set("replaceCooldown", s.replaceCooldown);
+  set("maxReplacementsPerCycle", s.maxReplacementsPerCycle);
   if (s.services !== undefined) out.services = s.services.join(",");
   if (s.serviceOverrides !== undefined) out.serviceOverrides = JSON.stringify(s.serviceOverrides);
   return out;
@@ -34,13 +37,16 @@ export function toSettings(s: CheckerSettings): Settings {
 export function checkerEnvironment(
   s: CheckerSettings,
   statusPort: number,
-): { env: Record<string, string>; intervalMs: number } {
+): { env: Record<string, string>; intervalMs: number; replaces: boolean } {
   const settings: Settings = { ...toSettings(s), listen: `0.0.0.0:${statusPort}` };
   try {
     const parsed = parseConfig({
       flags: { ...settings, namespace: "ns-validate", stateTable: "validate" },
     });
-    return { env: toEnvironment(settings), intervalMs: parsed.intervalMs };
+    const replaces =
+      parsed.defaults.policy.replaceAfterMs !== undefined ||
+      [...parsed.overrides.values()].some((o) => o.policy.replaceAfterMs !== undefined);
+    return { env: toEnvironment(settings), intervalMs: parsed.intervalMs, replaces };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new Error(

@@ -39,7 +39,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     super(TYPE_TOKEN, name, {}, opts);
     validateArgs(args);
     const statusPort = args.statusPort ?? 9090;
-    const { env, intervalMs } = checkerEnvironment(args, statusPort);
+    const { env, intervalMs, replaces } = checkerEnvironment(args, statusPort);
     const tags = { "app:name": "cloudmap-health-checker", ...args.tags };
     const parent = { parent: this };
 
@@ -159,6 +159,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
                 namespaceId,
                 clusterArns,
                 stateTableArn: tableArn,
+                replaces,
               }),
             ),
           ),

@@ -10,11 +10,18 @@ export interface TaskPolicyInput {
   readonly namespaceId: string;
   readonly clusterArns: readonly string[];
   readonly stateTableArn: string;
+  /** Replacement is on: allow StopTask and DescribeServices on the given clusters. */
+  readonly replaces: boolean;
 }
 
 /** Cluster ARN -> ARN pattern of its tasks (`.../task/CLUSTER/*`). */
 export function tasksOf(clusterArn: string): string {
   return `${clusterArn.replace(":cluster/", ":task/")}/*`;
+}
+
+/** Cluster ARN -> ARN pattern of its services (`.../service/CLUSTER/*`). */
+export function servicesOf(clusterArn: string): string {
+  return `${clusterArn.replace(":cluster/", ":service/")}/*`;
 }
 
 export function taskRolePolicy(p: TaskPolicyInput): PolicyDocument {
@@ -68,6 +75,24 @@ export function taskRolePolicy(p: TaskPolicyInput): PolicyDocument {
         Resource: p.clusterArns.map(tasksOf),
         Condition: { ArnEquals: { "ecs:cluster": [...p.clusterArns] } },
       },
+      ...(p.replaces
+        ? [
+            {
+              Sid: "EcsReplaceTasks",
+              Effect: "Allow" as const,
+              Action: ["ecs:StopTask"],
+              Resource: p.clusterArns.map(tasksOf),
+              Condition: { ArnEquals: { "ecs:cluster": [...p.clusterArns] } },
+            },
+            {
+              // The brakes: never replace while a service is short of tasks or deploying.
+              Sid: "EcsDescribeServices",
+              Effect: "Allow" as const,
+              Action: ["ecs:DescribeServices"],
+              Resource: p.clusterArns.map(servicesOf),
+            },
+          ]
+        : []),
       {
         // TransactWriteItems is authorised per item: ConditionCheckItem + PutItem.
         Sid: "StateTable",

@@ -49,5 +49,8 @@ export function createStack(): CloudMapHealthChecker {
     services: c.getObject<string[]>("services"),
     serviceOverrides: c.getObject<Record<string, ServiceOverride>>("serviceOverrides"),
     logLevel: str<Choice<"logLevel">>("logLevel"),
+    replaceAfter: c.get("replaceAfter"),
+    replaceCooldown: c.get("replaceCooldown"),
+    maxReplacementsPerCycle: c.getNumber("maxReplacementsPerCycle"),
   });
 }

@@ -207,6 +207,26 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     assert.ok(statements.every((s) => s.Effect === "Allow"));
   });
 
+  it("grants StopTask and DescribeServices on the given clusters only when replacement is on", async () => {
+    const on = await make({ replaceAfter: "2m", replaceCooldown: "10m" });
+    const statements = on.policy("task");
+    const stop = statements.find((s) => s.Sid === "EcsReplaceTasks")!;
+    assert.deepEqual(stop.Action, ["ecs:StopTask"]);
+    assert.deepEqual(stop.Resource, [`arn:aws:ecs:${REGION}:${ACCOUNT}:task/prod/*`]);
+    assert.deepEqual(stop.Condition, { ArnEquals: { "ecs:cluster": [CLUSTER] } });
+    const describe = statements.find((s) => s.Sid === "EcsDescribeServices")!;
+    assert.deepEqual(describe.Action, ["ecs:DescribeServices"]);
+    assert.deepEqual(describe.Resource, [`arn:aws:ecs:${REGION}:${ACCOUNT}:service/prod/*`]);
+    const parsed = parseConfig({ env: on.env() });
+    assert.equal(parsed.defaults.policy.replaceAfterMs, 120_000);
+    assert.equal(parsed.global.replaceCooldownMs, 600_000);
+    const perService = await make({ serviceOverrides: { api: { replaceAfter: "1m" } } });
+    assert.ok(
+      perService.policy("task").some((s) => s.Sid === "EcsReplaceTasks"),
+      "on for one service is on",
+    );
+  });
+
   it("scopes the state table grant to a given table, and creates none", async () => {
     const c = await make({ stateTableName: "shared-state" });
     assert.equal(c.children.filter((r) => r.type === "aws:dynamodb/table:Table").length, 0);
@@ -300,6 +320,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
       startupGraceMs: 120_000,
       maxUnhealthyPercent: 30,
       action: "observe",
+      replaceAfterMs: undefined,
     });
     assert.equal(c.overrides.get("web")?.check.protocol, "tcp");
     assert.equal(c.overrides.get("web")?.policy.unhealthyThreshold, 5);

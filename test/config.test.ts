@@ -42,8 +42,14 @@ describe("config", () => {
       startupGraceMs: 60_000,
       maxUnhealthyPercent: 50,
       action: "auto",
+      replaceAfterMs: undefined,
     });
-    assert.deepEqual(c.global, { degradedFailPercent: 80, degradedMinInstances: 5 });
+    assert.deepEqual(c.global, {
+      degradedFailPercent: 80,
+      degradedMinInstances: 5,
+      replaceCooldownMs: 300_000,
+      maxReplacementsPerCycle: 1,
+    });
     assert.deepEqual(c.listen, { host: "0.0.0.0", port: 9090 });
     assert.equal(c.logLevel, "info");
     assert.equal(c.concurrency, 64);
@@ -189,6 +195,29 @@ describe("config", () => {
       assert.match(msg, label);
       assert.match(msg, pattern);
     }
+  });
+
+  it("parses replacement settings: off by default, a duration, per service too", () => {
+    const c = parseConfig({
+      flags: {
+        namespace: "n",
+        replaceAfter: "2m",
+        replaceCooldown: "10m",
+        maxReplacementsPerCycle: "3",
+      },
+      env: {
+        CMHC_SERVICE_OVERRIDES: '{"web":{"replaceAfter":"off"},"api":{"replaceAfter":"30s"}}',
+      },
+    });
+    assert.equal(c.defaults.policy.replaceAfterMs, 120_000);
+    assert.equal(c.global.replaceCooldownMs, 600_000);
+    assert.equal(c.global.maxReplacementsPerCycle, 3);
+    assert.equal(serviceSettings(c, "web").policy.replaceAfterMs, undefined);
+    assert.equal(serviceSettings(c, "api").policy.replaceAfterMs, 30_000);
+    assert.match(
+      problems(() => parseConfig({ flags: { namespace: "n", replaceAfter: "soon" } })),
+      /--replace-after \/ CMHC_REPLACE_AFTER/,
+    );
   });
 
   it("parses the allow-list and listen address", () => {

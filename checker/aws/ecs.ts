@@ -1,7 +1,13 @@
 // EcsPort over the AWS SDK: DescribeTasks per cluster, 100 tasks a call (the API's limit).
 
-import { DescribeTasksCommand, type ECSClient, type Task } from "@aws-sdk/client-ecs";
-import type { TaskInfo, TaskLookup } from "../domain/types";
+import {
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  StopTaskCommand,
+  type ECSClient,
+  type Task,
+} from "@aws-sdk/client-ecs";
+import type { EcsServiceState, TaskInfo, TaskLookup } from "../domain/types";
 import type { EcsPort, TaskRef } from "../ports";
 
 const BATCH = 100;
@@ -50,6 +56,46 @@ export class SdkEcs implements EcsPort {
       }
     }
     return out;
+  }
+
+  async describeServices(keys: readonly string[]): Promise<Map<string, EcsServiceState>> {
+    const byCluster = new Map<string, string[]>();
+    for (const key of new Set(keys)) {
+      const [cluster, service] = key.split("/");
+      if (!cluster || !service) continue;
+      byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), service]);
+    }
+    const out = new Map<string, EcsServiceState>();
+    for (const [cluster, services] of byCluster) {
+      // DescribeServices takes at most 10 services a call.
+      for (let i = 0; i < services.length; i += 10) {
+        try {
+          const res = await this.client.send(
+            new DescribeServicesCommand({ cluster, services: services.slice(i, i + 10) }),
+          );
+          for (const svc of res.services ?? []) {
+            if (!svc.serviceName) continue;
+            const primary = svc.deployments?.find((d) => d.status === "PRIMARY");
+            out.set(`${cluster}/${svc.serviceName}`, {
+              runningCount: svc.runningCount ?? 0,
+              desiredCount: svc.desiredCount ?? 0,
+              deployments: svc.deployments?.length ?? 0,
+              rolloutState: primary?.rolloutState,
+            });
+          }
+        } catch {
+          // Unknown state holds every replacement back (a brake), never the reverse.
+        }
+      }
+    }
+    return out;
+  }
+
+  async stopTask(cluster: string, taskArn: string, reason: string): Promise<void> {
+    // ECS caps the reason at 255 characters.
+    await this.client.send(
+      new StopTaskCommand({ cluster, task: taskArn, reason: reason.slice(0, 255) }),
+    );
   }
 }
 

@@ -52,6 +52,7 @@ const SERVICE_PARSERS = {
   startupGrace: v.duration(0),
   maxUnhealthyPercent: v.integer(0, 100),
   action: v.action,
+  replaceAfter: v.durationOrOff(1000),
 } satisfies Record<OverrideKey, (text: string) => unknown>;
 
 type ServiceValues = { [K in OverrideKey]?: ReturnType<(typeof SERVICE_PARSERS)[K]> };
@@ -118,6 +119,8 @@ export function parseConfig(input: {
     global: {
       degradedFailPercent: get("degradedFailPercent", v.integer(1, 100)) ?? 0,
       degradedMinInstances: get("degradedMinInstances", v.integer(1, 1_000_000)) ?? 0,
+      replaceCooldownMs: get("replaceCooldown", v.duration(0)) ?? 0,
+      maxReplacementsPerCycle: get("maxReplacementsPerCycle", v.integer(0, 1000)) ?? 0,
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -206,6 +209,7 @@ function resolve(base: Required<ServiceValues>, over: ServiceValues): ServiceSet
       startupGraceMs: s.startupGrace,
       maxUnhealthyPercent: s.maxUnhealthyPercent,
       action: s.action,
+      replaceAfterMs: s.replaceAfter,
     },
   };
 }

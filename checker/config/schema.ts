@@ -118,6 +118,31 @@ export const OPTIONS = [
     description: "failures of a task younger than this do not count",
   },
   {
+    key: "replaceAfter",
+    flag: "--replace-after",
+    env: "CMHC_REPLACE_AFTER",
+    valueName: "duration|off",
+    default: "off",
+    description:
+      "stop (replace) a service's task unhealthy this long; recommended for Service Connect",
+  },
+  {
+    key: "replaceCooldown",
+    flag: "--replace-cooldown",
+    env: "CMHC_REPLACE_COOLDOWN",
+    valueName: "duration",
+    default: "5m",
+    description: "at most one replacement per ECS service per this period",
+  },
+  {
+    key: "maxReplacementsPerCycle",
+    flag: "--max-replacements-per-cycle",
+    env: "CMHC_MAX_REPLACEMENTS_PER_CYCLE",
+    valueName: "n",
+    default: "1",
+    description: "at most this many replacements per cycle, across services",
+  },
+  {
     key: "degradedFailPercent",
     flag: "--degraded-fail-percent",
     env: "CMHC_DEGRADED_FAIL_PERCENT",
@@ -213,6 +238,7 @@ export const OVERRIDE_KEYS = [
   "startupGrace",
   "maxUnhealthyPercent",
   "action",
+  "replaceAfter",
 ] as const satisfies readonly OptionKey[];
 
 export type OverrideKey = (typeof OVERRIDE_KEYS)[number];

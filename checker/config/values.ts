@@ -110,3 +110,9 @@ export function namespace(text: string): string {
 export function tableName(text: string): string {
   return check(z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/), text.trim(), "a DynamoDB table name");
 }
+
+/** A duration, or `off` (undefined). */
+export function durationOrOff(minMs: number) {
+  const parse = duration(minMs);
+  return (text: string): number | undefined => (text.trim() === "off" ? undefined : parse(text));
+}

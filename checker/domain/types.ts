@@ -34,6 +34,8 @@ export interface ServicePolicy {
   readonly startupGraceMs: number;
   readonly maxUnhealthyPercent: number;
   readonly action: ActionSetting;
+  /** Stop (replace) a task unhealthy continuously this long; undefined: never. */
+  readonly replaceAfterMs: number | undefined;
 }
 
 /** Whole-cycle limits that protect against the checker's own faults. */
@@ -42,6 +44,19 @@ export interface GlobalPolicy {
   readonly degradedFailPercent: number;
   /** Fewer probed instances than this never make a cycle degraded. */
   readonly degradedMinInstances: number;
+  /** At most one replacement per ECS service per this period. */
+  readonly replaceCooldownMs: number;
+  /** At most this many replacements in one cycle, across services. */
+  readonly maxReplacementsPerCycle: number;
+}
+
+/** What DescribeServices says of an ECS service, for the replacement brakes. */
+export interface EcsServiceState {
+  readonly runningCount: number;
+  readonly desiredCount: number;
+  readonly deployments: number;
+  /** Of the primary deployment; undefined when ECS gives none. */
+  readonly rolloutState: string | undefined;
 }
 
 /** A Cloud Map service as the checker sees it. */
@@ -195,6 +210,20 @@ export type Action =
       readonly status: "HEALTHY" | "UNHEALTHY";
       readonly reason: string;
       readonly dryRun: boolean;
+    }
+  | {
+      /** Replace: ECS drains the task's Service Connect proxy, stops it and starts another. */
+      readonly kind: "stop-task";
+      readonly key: string;
+      readonly serviceId: string;
+      readonly serviceName: string;
+      readonly instanceId: string;
+      readonly cluster: string;
+      readonly taskArn: string;
+      /** `CLUSTER/SERVICE` of the ECS service, for the cooldown. */
+      readonly ecsService: string;
+      readonly reason: string;
+      readonly dryRun: boolean;
     };
 
 /** A decision the planner wanted but a safety rule held back. */
@@ -202,7 +231,17 @@ export interface Hold {
   readonly key: string;
   readonly serviceName: string;
   readonly instanceId: string;
-  readonly rule: "max-unhealthy-percent" | "last-instance" | "degraded" | "task-not-running";
+  readonly rule:
+    | "max-unhealthy-percent"
+    | "last-instance"
+    | "degraded"
+    | "task-not-running"
+    | "replace-standalone-task"
+    | "replace-service-unknown"
+    | "replace-service-short"
+    | "replace-deployment"
+    | "replace-cooldown"
+    | "replace-cycle-cap";
   readonly detail: string;
 }
 

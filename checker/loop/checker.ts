@@ -6,6 +6,7 @@ import { serviceSettings } from "../config";
 import {
   instanceKey,
   type CheckSpec,
+  type EcsServiceState,
   type InstanceObservation,
   type InstanceRecord,
   type InstanceState,
@@ -18,7 +19,7 @@ import {
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { ActionRecord, StatusBook } from "../observability/status";
-import { plan } from "../plan/planner";
+import { ecsServiceKey, plan } from "../plan/planner";
 import { describeTask, isGoingAway } from "../plan/task-signals";
 import type {
   CloudMapPort,
@@ -95,6 +96,8 @@ export class Checker {
   private readonly storeHealth: StoreHealth;
   private readonly loggedSkips = new Map<string, string>();
   private state = new Map<string, InstanceState>();
+  /** Last replacement per ECS service (`CLUSTER/SERVICE`), for the cooldown. */
+  private readonly lastReplacement = new Map<string, number>();
 
   private constructor(
     private readonly deps: CheckerDeps,
@@ -121,6 +124,8 @@ export class Checker {
       limiter: new RateLimiter(deps.config.maxMutationsPerSecond, deps.clock),
       storeHealth: this.storeHealth,
       leaseKeeper: this.leaseKeeper,
+      ecs: deps.ecs,
+      onReplaced: (ecsService, at) => this.lastReplacement.set(ecsService, at),
     });
   }
 
@@ -192,6 +197,8 @@ export class Checker {
       state: this.state,
       global: config.global,
       settleMs: Math.max(30_000, 3 * config.intervalMs),
+      ecsServices: await this.describeEcsServices(services),
+      lastReplacement: this.lastReplacement,
     });
     const previous = this.state;
     this.state = new Map(result.state);
@@ -204,7 +211,12 @@ export class Checker {
       for (const key of result.forget) {
         if (previous.get(key)?.removedByChecker) await this.forgetDurably(key);
       }
-      records = await this.executor.execute(result.actions, this.state, signal);
+      records = await this.executor.execute(
+        result.actions,
+        this.state,
+        signal,
+        started + config.intervalMs,
+      );
     } else if (result.actions.length > 0) {
       logger.debug({ actions: result.actions.length }, "not the lease holder: observing only");
     }
@@ -363,6 +375,25 @@ export class Checker {
     // An aborted probe says nothing about the target.
     for (const [key, r] of results) if (!r.ok && r.detail === "aborted") results.delete(key);
     return results;
+  }
+
+  /**
+   * DescribeServices for the ECS services of replacement candidates only (instances already
+   * judged unhealthy where replacing is on), so a healthy namespace costs no call.
+   */
+  private async describeEcsServices(
+    services: readonly ServiceObservation[],
+  ): Promise<Map<string, EcsServiceState>> {
+    const keys = new Set<string>();
+    for (const s of services) {
+      if (s.policy.replaceAfterMs === undefined) continue;
+      for (const o of s.instances) {
+        const key = ecsServiceKey(o.task);
+        if (key && this.state.get(o.key)?.verdict === "unhealthy") keys.add(key);
+      }
+    }
+    if (keys.size === 0) return new Map();
+    return this.deps.ecs.describeServices([...keys]);
   }
 
   private async forgetDurably(key: string): Promise<void> {

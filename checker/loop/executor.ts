@@ -6,7 +6,7 @@ import { applyAction } from "../plan/apply";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { ActionRecord } from "../observability/status";
-import type { CloudMapPort, Clock, StateStore } from "../ports";
+import type { CloudMapPort, Clock, EcsPort, StateStore } from "../ports";
 import { describeAwsError, isTransientAwsError } from "../aws/errors";
 import { LeaseLostError } from "../state/dynamo-store";
 import type { LeaseKeeper } from "./lease-keeper";
@@ -27,8 +27,8 @@ export class RateLimiter {
     this.last = clock.now();
   }
 
-  /** Waits for a token; false when the signal aborted first. */
-  async take(signal?: AbortSignal): Promise<boolean> {
+  /** Waits for a token; false when the signal aborted first or no token comes by `deadline`. */
+  async take(signal?: AbortSignal, deadline = Infinity): Promise<boolean> {
     for (;;) {
       if (signal?.aborted) return false;
       const now = this.clock.now();
@@ -41,7 +41,9 @@ export class RateLimiter {
         this.tokens -= 1;
         return true;
       }
-      await this.clock.sleep(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000), signal);
+      const wait = Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+      if (now + wait > deadline) return false;
+      await this.clock.sleep(wait, signal);
     }
   }
 }
@@ -64,20 +66,29 @@ export class Executor {
       readonly limiter: RateLimiter;
       readonly storeHealth: StoreHealth;
       readonly leaseKeeper: LeaseKeeper;
+      readonly ecs: EcsPort;
+      /** Told of every replacement made, for the per-service cooldown. */
+      readonly onReplaced: (ecsService: string, at: number) => void;
     },
   ) {}
 
   /** Applies actions in order; updates `state` for each that succeeded. */
+  /**
+   * Applies actions in order until `deadline` (the cycle's end): what the rate limit leaves
+   * undone is planned again next cycle, so a burst of changes never makes cycles late.
+   */
   async execute(
     actions: readonly Action[],
     state: Map<string, InstanceState>,
     signal?: AbortSignal,
+    deadline = Infinity,
   ): Promise<ActionRecord[]> {
     const records: ActionRecord[] = [];
     for (const action of actions) {
       // The lease may run out mid-way: a replica without it must not act.
       if (signal?.aborted || !this.deps.leaseKeeper.mayAct()) break;
-      const record = await this.one(action, state, signal);
+      const record = await this.one(action, state, signal, deadline);
+      if (record === "deferred") break;
       if (record) records.push(record);
     }
     return records;
@@ -86,8 +97,9 @@ export class Executor {
   private async one(
     action: Action,
     state: Map<string, InstanceState>,
-    signal?: AbortSignal,
-  ): Promise<ActionRecord | undefined> {
+    signal: AbortSignal | undefined,
+    deadline: number,
+  ): Promise<ActionRecord | undefined | "deferred"> {
     const { logger, metrics, clock } = this.deps;
     const prev = state.get(action.key);
     if (!prev) return undefined;
@@ -103,11 +115,30 @@ export class Executor {
     const logFields = base;
     if (action.dryRun) {
       state.set(action.key, applyAction(prev, action, clock.now()));
+      // A would-be replacement starts the cooldown too, so observe mode reports each once.
+      if (action.kind === "stop-task") this.deps.onReplaced(action.ecsService, clock.now());
       metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "dry_run" });
       logger.info(logFields, `observe: would ${describe(action)}`);
       return { ...base, at: new Date(clock.now()).toISOString(), outcome: "dry-run" };
     }
-    if (!(await this.deps.limiter.take(signal))) return undefined;
+    if (!(await this.deps.limiter.take(signal, deadline))) return "deferred";
+    if (action.kind === "stop-task") {
+      try {
+        await this.deps.ecs.stopTask(action.cluster, action.taskArn, action.reason);
+        this.deps.onReplaced(action.ecsService, clock.now());
+        metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "ok" });
+        logger.warn({ ...logFields, taskArn: action.taskArn }, describe(action));
+        return { ...base, at: new Date(clock.now()).toISOString(), outcome: "ok" };
+      } catch (err) {
+        const error = describeAwsError(err);
+        metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "error" });
+        logger.error(
+          { ...logFields, err: error },
+          `failed to ${describe(action)}; will retry next cycle`,
+        );
+        return { ...base, at: new Date(clock.now()).toISOString(), outcome: "error", error };
+      }
+    }
     const next = applyAction(prev, action, clock.now());
     const failed = (error: string): ActionRecord => {
       metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "error" });
@@ -174,6 +205,8 @@ export class Executor {
             action.instanceId,
             action.status,
           );
+        case "stop-task":
+          throw new Error("stop-task is not a Cloud Map call");
       }
     } catch (err) {
       const name = (err as { name?: string }).name ?? "";
@@ -191,5 +224,7 @@ function describe(action: Action): string {
       return "re-register instance";
     case "set-status":
       return `set custom health status ${action.status}`;
+    case "stop-task":
+      return "replace task (StopTask)";
   }
 }

@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import type { Action, InstanceState } from "../domain/types";
 
 export function applyAction(state: InstanceState, action: Action, now: number): InstanceState {
+  // A replacement changes nothing in Cloud Map: ECS's going-away signal follows next cycle.
+  if (action.kind === "stop-task") return state;
   const takesOut =
     action.kind === "deregister" || (action.kind === "set-status" && action.status === "UNHEALTHY");
   if (takesOut) {

@@ -4,6 +4,7 @@
 import type {
   Action,
   ActionMode,
+  EcsServiceState,
   GlobalPolicy,
   Hold,
   InstanceObservation,
@@ -27,6 +28,17 @@ export interface PlanInput {
    * (Cloud Map applies changes asynchronously, so an early listing can be stale).
    */
   readonly settleMs: number;
+  /** ECS services of replacement candidates (`CLUSTER/SERVICE`), as DescribeServices saw them. */
+  readonly ecsServices?: ReadonlyMap<string, EcsServiceState>;
+  /** Epoch ms of the last replacement per ECS service (`CLUSTER/SERVICE`). */
+  readonly lastReplacement?: ReadonlyMap<string, number>;
+}
+
+/** `CLUSTER/SERVICE` of the ECS service a task belongs to; undefined for standalone tasks. */
+export function ecsServiceKey(task: TaskLookup): string | undefined {
+  if (task.kind !== "task" || !task.task.group?.startsWith("service:")) return undefined;
+  const cluster = task.task.clusterArn.slice(task.task.clusterArn.lastIndexOf("/") + 1);
+  return `${cluster}/${task.task.group.slice("service:".length)}`;
 }
 
 /** `auto` picks the lever the service supports; an explicit setting wins. */
@@ -50,6 +62,9 @@ interface Evaluated {
   readonly obs: InstanceObservation;
   readonly next: InstanceState;
   readonly goingAway: boolean;
+  /** Set on replacement candidates. */
+  readonly mode?: ActionMode;
+  readonly service?: ServiceInfo;
 }
 
 export function plan(input: PlanInput): Plan {
@@ -66,7 +81,9 @@ export function plan(input: PlanInput): Plan {
     forget: [] as string[],
     warnings: [] as string[],
   };
-  for (const svc of input.services) planService(svc, input, degraded, out);
+  const replaceable: Evaluated[] = [];
+  for (const svc of input.services) planService(svc, input, degraded, out, replaceable);
+  planReplacements(replaceable, input, degraded, out);
   for (const key of out.forget) out.state.delete(key);
   return { ...out, degraded, probeStats };
 }
@@ -93,7 +110,13 @@ type Out = {
   warnings: string[];
 };
 
-function planService(svc: ServiceObservation, input: PlanInput, degraded: boolean, out: Out): void {
+function planService(
+  svc: ServiceObservation,
+  input: PlanInput,
+  degraded: boolean,
+  out: Out,
+  replaceable: Evaluated[],
+): void {
   const { mode, warning } = resolveActionMode(svc.service, svc.policy.action);
   if (warning) out.warnings.push(warning);
   const serviceName = svc.service.name;
@@ -188,6 +211,94 @@ function planService(svc: ServiceObservation, input: PlanInput, degraded: boolea
     } else {
       act(e, true, removalReason(e));
       outOfRotation++;
+    }
+  }
+
+  // Replacement candidates: unhealthy long enough, and out of rotation by now (an instance the
+  // cap keeps in rotation is never replaced: the cap applies to replacements too).
+  const replaceAfter = svc.policy.replaceAfterMs;
+  if (replaceAfter === undefined) return;
+  const removedNow = new Set(out.actions.filter((a) => a.kind !== "stop-task").map((a) => a.key));
+  for (const e of active) {
+    const since = e.next.unhealthySince;
+    if (e.next.verdict !== "unhealthy" || since === undefined || input.now - since < replaceAfter)
+      continue;
+    if (e.obs.task.kind !== "task" || !canServe(e.obs.task)) continue;
+    if (e.next.inRotation && !removedNow.has(e.obs.key)) continue;
+    replaceable.push({ ...e, mode, service: svc.service });
+  }
+}
+
+/** Replacements across services, through every brake, oldest failure first. */
+function planReplacements(
+  replaceable: Evaluated[],
+  input: PlanInput,
+  degraded: boolean,
+  out: Out,
+): void {
+  const perService = new Map<string, number>();
+  let thisCycle = 0;
+  const sorted = [...replaceable].sort(
+    (a, b) => (a.next.unhealthySince ?? 0) - (b.next.unhealthySince ?? 0),
+  );
+  for (const e of sorted) {
+    const hold = (rule: Hold["rule"], detail: string): void => {
+      out.holds.push({
+        key: e.obs.key,
+        serviceName: e.service!.name,
+        instanceId: e.obs.record.instanceId,
+        rule,
+        detail,
+      });
+    };
+    const key = ecsServiceKey(e.obs.task);
+    const state = key ? input.ecsServices?.get(key) : undefined;
+    const last = key ? input.lastReplacement?.get(key) : undefined;
+    const cooldown = input.global.replaceCooldownMs;
+    if (degraded) hold("degraded", "checker degraded this cycle: not replacing");
+    else if (!key)
+      hold(
+        "replace-standalone-task",
+        "the task belongs to no ECS service: nothing would replace it",
+      );
+    else if (!state) hold("replace-service-unknown", `ECS service ${key} could not be described`);
+    else if (state.runningCount < state.desiredCount) {
+      hold(
+        "replace-service-short",
+        `${key} runs ${state.runningCount} of ${state.desiredCount} tasks`,
+      );
+    } else if (
+      state.deployments > 1 ||
+      (state.rolloutState !== undefined && state.rolloutState !== "COMPLETED")
+    ) {
+      hold(
+        "replace-deployment",
+        `${key} is deploying (${state.deployments} deployments, ${state.rolloutState ?? "?"})`,
+      );
+    } else if (
+      (last !== undefined && input.now - last < cooldown) ||
+      (perService.get(key) ?? 0) > 0
+    ) {
+      hold("replace-cooldown", `${key} had a replacement less than ${cooldown / 1000}s ago`);
+    } else if (thisCycle >= input.global.maxReplacementsPerCycle) {
+      hold("replace-cycle-cap", `already ${thisCycle} replacement(s) this cycle`);
+    } else {
+      thisCycle++;
+      perService.set(key, 1);
+      const task = e.obs.task as Extract<TaskLookup, { kind: "task" }>;
+      const unhealthyFor = Math.round((input.now - (e.next.unhealthySince ?? input.now)) / 1000);
+      out.actions.push({
+        kind: "stop-task",
+        key: e.obs.key,
+        serviceId: e.next.serviceId,
+        serviceName: e.service!.name,
+        instanceId: e.next.instanceId,
+        cluster: task.task.clusterArn,
+        taskArn: task.task.taskArn,
+        ecsService: key,
+        reason: `cloudmap-health-checker: unhealthy for ${unhealthyFor}s (${removalReason(e)})`,
+        dryRun: e.mode === "observe",
+      });
     }
   }
 }

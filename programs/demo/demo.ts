@@ -60,7 +60,9 @@ function onLog(line: string): void {
   else if (e.msg === "re-register instance") note(`${who} re-registered: ${e.reason}`, "action");
   else if (e.msg.startsWith("set custom health status"))
     note(`${who} ${e.msg.slice(25)}: ${e.reason}`, "action");
-  else if (e.msg === "action held back by a safety rule") {
+  else if (e.msg === "replace task (StopTask)") {
+    note(`${who} replaced (StopTask): ECS drains and restarts it`, "action");
+  } else if (e.msg === "action held back by a safety rule") {
     const first = !events
       .slice(0, -1)
       .some((x) => x.msg === e.msg && x.instanceId === e.instanceId && x.rule === e.rule);
@@ -113,6 +115,8 @@ function startChecker(port: number): ChildProcess {
       CMHC_HEALTHY_THRESHOLD: String(THRESHOLD),
       CMHC_STARTUP_GRACE: "0s",
       CMHC_LISTEN: `127.0.0.1:${port}`,
+      // Replace (StopTask) only on `search`, after 3 s unhealthy.
+      CMHC_SERVICE_OVERRIDES: JSON.stringify({ search: { replaceAfter: "3s" } }),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -152,6 +156,9 @@ async function main(): Promise<void> {
   const orders = await fleet(world, await world.serviceConnectService("orders"), 4, 71);
   const payments = await fleet(world, await world.serviceConnectService("payments"), 3, 72);
   const inventory = await fleet(world, await world.customHealthService("inventory"), 3, 73);
+  // An ECS service record for the replace step (moto reports it running 3 of 3 tasks).
+  await world.createEcsService("search", 3);
+  const search = await fleet(world, await world.serviceConnectService("search"), 3, 74);
 
   const port = await freePort();
   startChecker(port);
@@ -233,13 +240,30 @@ async function main(): Promise<void> {
     t,
     (e) => e.instanceId === flaky.id && e.msg === "set custom health status HEALTHY",
   );
+
+  const stuck = search[0]!;
+  note(`search/${stuck.id.slice(0, 8)} fails and stays down (replace-after 3s)`, "step");
+  t = Date.now();
+  stuck.target.mode = "fail";
+  await expectEvent(
+    "taken out",
+    t,
+    (e) => e.msg === "deregister instance" && e.instanceId === stuck.id,
+  );
+  await expectEvent(
+    "then replaced with StopTask",
+    t,
+    (e) => e.msg === "replace task (StopTask)" && e.instanceId === stuck.id,
+  );
   await sleep(1500);
   await poll(statusUrl);
   if (!CI) process.stdout.write(`\x1b[H\x1b[J${renderFrame(rows, timeline, start)}\n`);
 
-  const actions = events.filter((e) => /^(deregister|re-register|set custom)/.test(e.msg)).length;
+  const actions = events.filter((e) =>
+    /^(deregister|re-register|set custom|replace task)/.test(e.msg),
+  ).length;
   process.stdout.write(
-    `\n${colour.bold("summary")}: ${actions} actions on Cloud Map, ${failures === 0 ? colour.green("every expected event happened") : colour.red(`${failures} expected event(s) missed`)} in ${((Date.now() - start) / 1000).toFixed(0)}s\n`,
+    `\n${colour.bold("summary")}: ${actions} actions on Cloud Map and ECS, ${failures === 0 ? colour.green("every expected event happened") : colour.red(`${failures} expected event(s) missed`)} in ${((Date.now() - start) / 1000).toFixed(0)}s\n`,
   );
   await cleanup();
   process.exitCode = failures === 0 ? 0 : 1;

@@ -69,6 +69,12 @@ export async function startMoto(timeoutMs = 30_000): Promise<Moto> {
   const endpoint = `http://127.0.0.1:${port}`;
   // Own process group, so stop() takes any children with it; stdin a pipe we never write.
   const child = spawn(server, ["-H", "127.0.0.1", "-p", String(port)], {
+    // moto reports this runningCount (and a COMPLETED rollout when it covers desiredCount) for
+    // every ECS service created while it runs: the replacement brakes are tested against it.
+    env: {
+      ...process.env,
+      MOTO_ECS_SERVICE_RUNNING: process.env["MOTO_ECS_SERVICE_RUNNING"] ?? "3",
+    },
     stdio: ["ignore", "ignore", "pipe"],
     detached: true,
   });

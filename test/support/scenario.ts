@@ -5,6 +5,7 @@ import { plan, type PlanInput } from "../../checker/plan/planner";
 import {
   instanceKey,
   type CustomStatus,
+  type EcsServiceState,
   type InstanceState,
   type Plan,
   type ServiceInfo,
@@ -18,6 +19,7 @@ export const POLICY: ServicePolicy = {
   startupGraceMs: 0,
   maxUnhealthyPercent: 50,
   action: "auto",
+  replaceAfterMs: undefined,
 };
 
 export function service(name: string, customHealth = false): ServiceInfo {
@@ -37,7 +39,7 @@ export function service(name: string, customHealth = false): ServiceInfo {
 
 export function runningTask(
   id: string,
-  extra: Partial<{ health: string; startedAt: number }> = {},
+  extra: Partial<{ health: string; startedAt: number; group: string | undefined }> = {},
 ): TaskLookup {
   return {
     kind: "task",
@@ -48,7 +50,7 @@ export function runningTask(
       desiredStatus: "RUNNING",
       healthStatus: extra.health,
       startedAt: extra.startedAt ?? 0,
-      group: "service:x",
+      group: "group" in extra ? extra.group : "service:x",
     },
   };
 }
@@ -84,9 +86,17 @@ export class Sim {
   now = 1_000_000;
   state = new Map<string, InstanceState>();
   settleMs = 0;
-  global = { degradedFailPercent: 80, degradedMinInstances: 5 };
+  global = {
+    degradedFailPercent: 80,
+    degradedMinInstances: 5,
+    replaceCooldownMs: 300_000,
+    maxReplacementsPerCycle: 1,
+  };
   /** When false, actions "fail": neither world nor state changes (like a failed AWS call). */
   actionsSucceed = true;
+  /** DescribeServices as the planner sees it, by `CLUSTER/SERVICE`. */
+  ecsServices = new Map<string, EcsServiceState>();
+  lastReplacement = new Map<string, number>();
 
   constructor(public services: SimService[]) {}
 
@@ -96,6 +106,8 @@ export class Sim {
       state: this.state,
       global: this.global,
       settleMs: this.settleMs,
+      ecsServices: this.ecsServices,
+      lastReplacement: this.lastReplacement,
       services: this.services.map((s) => ({
         service: s.info,
         policy: s.policy,
@@ -130,11 +142,14 @@ export class Sim {
       if (!this.actionsSucceed && !a.dryRun) continue;
       const prev = this.state.get(a.key);
       if (prev) this.state.set(a.key, applyAction(prev, a, this.now));
+      // Like the executor: a would-be replacement starts the cooldown too.
+      if (a.kind === "stop-task") this.lastReplacement.set(a.ecsService, this.now);
       if (a.dryRun) continue;
       const inst = this.find(a.serviceId, a.instanceId);
       if (a.kind === "deregister") inst.registered = false;
       if (a.kind === "register") inst.registered = true;
       if (a.kind === "set-status") inst.customStatus = a.status;
+      if (a.kind === "stop-task") inst.task = taskIn("DEACTIVATING", "STOPPED");
     }
     this.now += 1000;
     return p;

@@ -4,6 +4,7 @@
 
 import {
   CreateClusterCommand,
+  CreateServiceCommand as CreateEcsServiceCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -157,6 +158,37 @@ export class World {
       for (const t of out.tasks ?? []) ids.push(t.taskArn!.split("/").pop()!);
     }
     return ids;
+  }
+
+  /** Tasks started by hand (no ECS service): what the replace action must never stop. */
+  async runStandaloneTasks(count: number): Promise<string[]> {
+    const out = await this.ecs.send(
+      new RunTaskCommand({
+        cluster: this.cluster,
+        taskDefinition: this.taskDefinition,
+        launchType: "FARGATE",
+        count,
+        networkConfiguration: { awsvpcConfiguration: { ...this.network } },
+      }),
+    );
+    return (out.tasks ?? []).map((t) => t.taskArn!.split("/").pop()!);
+  }
+
+  /**
+   * An ECS service record, for DescribeServices. moto reports MOTO_ECS_SERVICE_RUNNING (3 in
+   * tests) as its runningCount: desiredCount 3 is a steady service, more is one short of tasks.
+   */
+  async createEcsService(name: string, desiredCount: number): Promise<void> {
+    await this.ecs.send(
+      new CreateEcsServiceCommand({
+        cluster: this.cluster,
+        serviceName: name,
+        taskDefinition: this.taskDefinition,
+        desiredCount,
+        launchType: "FARGATE",
+        networkConfiguration: { awsvpcConfiguration: { ...this.network } },
+      }),
+    );
   }
 
   /** Registers a task the way Service Connect does: instance ID = task ID, ECS's attributes. */
