@@ -237,7 +237,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
             environment: envList,
             portMappings: [{ containerPort: statusPort, protocol: "tcp" }],
             healthCheck: {
-              command: ["CMD", "node", "/app/dist/checker/healthcheck.js"],
+              command: ["CMD", "/nodejs/bin/node", "/app/dist/checker/healthcheck.js"],
               interval: 15,
               timeout: 5,
               retries: 3,

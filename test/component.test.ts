@@ -127,7 +127,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     assert.equal(container["readonlyRootFilesystem"], true);
     assert.deepEqual((container["healthCheck"] as { command: string[] }).command, [
       "CMD",
-      "node",
+      "/nodejs/bin/node",
       "/app/dist/checker/healthcheck.js",
     ]);
     assert.equal(container["image"], BASE.image);

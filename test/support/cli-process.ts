@@ -42,8 +42,9 @@ export function runCli(
 export function startCli(
   args: string[],
   env: Record<string, string | undefined> = {},
+  entry: readonly string[] = [CLI],
 ): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [...entry, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
