@@ -1,105 +1,225 @@
 import { strict as assert } from "node:assert";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import type { CheckSpec } from "../checker/domain/types";
 import { NetProber, offsetOf, probeTarget, runSpread } from "../checker/probe";
-import { settled, startHttpTarget, startTcpTarget, type HttpTarget } from "./support/targets";
+import {
+  startHttpTarget,
+  startTcpTarget,
+  type HttpTarget,
+  type TcpTarget,
+} from "./support/targets";
 
 const HTTP: CheckSpec = {
   protocol: "http",
   path: "/health",
   port: undefined,
   expectedStatus: [{ min: 200, max: 399 }],
-  timeoutMs: 300,
+  timeoutMs: 1000,
 };
+
+/** Polls until `cond` holds (server-side socket state lags the client by a tick or two). */
+async function eventually(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), what);
+}
+
+/** A one-off server for behaviours the switchable targets do not have. */
+async function adHoc(handler: http.RequestListener): Promise<{
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}> {
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.41.1", r));
+  return {
+    host: "127.0.41.1",
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
 
 describe("probes against real loopback servers", () => {
   const prober = new NetProber({ now: () => Date.now() });
-  let targets: HttpTarget[] = [];
-  const start = async (opts: { host?: string; tls?: boolean } = {}): Promise<HttpTarget> => {
-    const t = await startHttpTarget(opts);
-    targets.push(t);
+  let open: Array<{ close(): Promise<void> }> = [];
+  const track = <T extends { close(): Promise<void> }>(t: T): T => {
+    open.push(t);
     return t;
   };
+  const http_ = async (opts: { host?: string; tls?: boolean } = {}): Promise<HttpTarget> =>
+    track(await startHttpTarget(opts));
+  const tcp = async (opts: { host?: string } = {}): Promise<TcpTarget> =>
+    track(await startTcpTarget(opts));
   afterEach(async () => {
-    await Promise.all(targets.map((t) => t.close()));
-    targets = [];
+    await Promise.all(open.map((t) => t.close()));
+    open = [];
   });
 
   it("passes on 200 and sends the configured path", async () => {
-    const t = await start({ host: "127.0.40.1" });
+    const t = await http_({ host: "127.0.40.1" });
+    const before = Date.now();
     const r = await prober.probe(t, { ...HTTP, path: "/ready?x=1" });
     assert.equal(r.ok, true);
     assert.equal(r.detail, "HTTP 200");
-    assert.ok(r.latencyMs >= 0);
+    assert.ok(r.latencyMs >= 0 && r.latencyMs < 1000);
+    assert.ok(r.at >= before && r.at <= Date.now(), "at comes from the injected clock");
     assert.deepEqual(t.paths, ["/ready?x=1"]);
+    assert.equal(t.requests, 1);
+  });
+
+  it("sends a GET with the checker's User-Agent and Connection: close", async () => {
+    let seen: http.IncomingHttpHeaders = {};
+    let method = "";
+    const s = track(
+      await adHoc((req, res) => {
+        seen = req.headers;
+        method = req.method ?? "";
+        res.end("ok");
+      }),
+    );
+    assert.equal((await prober.probe(s, HTTP)).ok, true);
+    assert.equal(method, "GET");
+    assert.equal(seen["user-agent"], "cloudmap-health-checker");
+    assert.equal(seen.connection, "close");
   });
 
   it("fails on a status outside the expected range, and accepts a custom range", async () => {
-    const t = await start();
+    const t = await http_();
     t.mode = "fail";
     const r = await prober.probe(t, HTTP);
     assert.equal(r.ok, false);
     assert.equal(r.detail, "HTTP 500 (expected 200-399)");
-    const custom = await prober.probe(t, { ...HTTP, expectedStatus: [{ min: 500, max: 599 }] });
+    const custom = await prober.probe(t, {
+      ...HTTP,
+      expectedStatus: [
+        { min: 200, max: 299 },
+        { min: 500, max: 599 },
+      ],
+    });
     assert.equal(custom.ok, true);
+    assert.equal(custom.detail, "HTTP 500");
+    t.status(204);
+    const exact = await prober.probe(t, { ...HTTP, expectedStatus: [{ min: 200, max: 200 }] });
+    assert.deepEqual([exact.ok, exact.detail], [false, "HTTP 204 (expected 200)"]);
     t.mode = "ok";
-    t.status = 204;
-    assert.equal(
-      (await prober.probe(t, { ...HTTP, expectedStatus: [{ min: 200, max: 200 }] })).ok,
-      false,
-    );
+    assert.equal((await prober.probe(t, HTTP)).detail, "HTTP 200");
   });
 
-  it("times out a hanging target", async () => {
-    const t = await start();
+  it("times out a hanging target within the timeout, and closes its socket", async () => {
+    const t = await http_();
     t.mode = "hang";
-    const r = await prober.probe(t, { ...HTTP, timeoutMs: 150 });
+    const r = await prober.probe(t, { ...HTTP, timeoutMs: 200 });
     assert.equal(r.ok, false);
-    assert.equal(r.detail, "timeout after 150ms");
+    assert.equal(r.detail, "timeout after 200ms");
+    assert.ok(r.latencyMs >= 190 && r.latencyMs < 200 + 500, `latency ${r.latencyMs}`);
+    assert.equal(t.requests, 1, "the request reached the server");
+    await eventually(() => t.openConnections === 0, "probe socket destroyed");
   });
 
-  it("reports a refused connection", async () => {
-    const t = await start();
+  it("reports a refused connection, and the target comes back on the same port", async () => {
+    const t = await http_();
     t.mode = "refuse";
-    await settled(t);
+    await t.ready();
     const r = await prober.probe(t, HTTP);
     assert.equal(r.ok, false);
     assert.equal(r.detail, "ECONNREFUSED");
     t.mode = "ok";
-    await settled(t);
+    await t.ready();
     assert.equal((await prober.probe(t, HTTP)).ok, true, "back on the same port");
   });
 
   it("opens a new connection for every probe (no keep-alive hiding a dead listener)", async () => {
-    const t = await start();
+    const t = await http_();
     for (let i = 0; i < 3; i++) assert.equal((await prober.probe(t, HTTP)).ok, true);
     assert.equal(t.connections, 3);
+    await eventually(() => t.openConnections === 0, "no connection left open");
   });
 
   it("probes HTTPS targets with self-signed certificates", async () => {
-    const t = await start({ tls: true });
-    const r = await prober.probe(t, { ...HTTP, protocol: "https" });
+    const t = await http_({ host: "127.0.40.3", tls: true });
+    const r = await prober.probe(t, { ...HTTP, protocol: "https", path: "/tls" });
     assert.equal(r.ok, true, r.detail);
+    assert.equal(r.detail, "HTTP 200");
+    assert.deepEqual(t.paths, ["/tls"]);
+    t.mode = "fail";
+    assert.equal((await prober.probe(t, { ...HTTP, protocol: "https" })).ok, false);
+    assert.equal(t.connections, 2);
   });
 
   it("probes TCP: connected or refused", async () => {
-    const tcp = await startTcpTarget({ host: "127.0.40.2" });
+    const t = await tcp({ host: "127.0.40.2" });
     const check: CheckSpec = { ...HTTP, protocol: "tcp" };
-    assert.equal((await prober.probe(tcp, check)).ok, true);
-    await tcp.close();
-    const r = await prober.probe(tcp, check);
-    assert.equal(r.ok, false);
-    assert.equal(r.detail, "ECONNREFUSED");
+    const r = await prober.probe(t, check);
+    assert.deepEqual([r.ok, r.detail], [true, "TCP connected"]);
+    t.mode = "refuse";
+    await t.ready();
+    const refused = await prober.probe(t, check);
+    assert.deepEqual([refused.ok, refused.detail], [false, "ECONNREFUSED"]);
+    t.mode = "ok";
+    await t.ready();
+    assert.equal((await prober.probe(t, check)).ok, true);
+    assert.equal(t.connections, 2);
+    await eventually(() => t.openConnections === 0, "probe socket destroyed");
   });
 
-  it("gives up at once when aborted", async () => {
-    const t = await start();
+  it("gives up at once when aborted, and does not start when already aborted", async () => {
+    const t = await http_();
     t.mode = "hang";
     const ac = new AbortController();
     const pending = prober.probe(t, { ...HTTP, timeoutMs: 10_000 }, ac.signal);
-    setTimeout(() => ac.abort(), 20);
+    setTimeout(() => ac.abort(), 50);
     const r = await pending;
+    assert.deepEqual([r.ok, r.detail], [false, "aborted"]);
+    assert.ok(r.latencyMs < 2000, `latency ${r.latencyMs}`);
+    await eventually(() => t.openConnections === 0, "probe socket destroyed");
+    const again = await prober.probe(t, HTTP, AbortSignal.abort());
+    assert.deepEqual([again.ok, again.detail], [false, "aborted"]);
+    assert.equal(t.connections, 1, "no connection for an aborted probe");
+  });
+
+  it("cuts off a huge body without buffering it", async () => {
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    const s = track(
+      await adHoc((_req, res) => {
+        res.writeHead(200);
+        // An endless body: the probe must hang up rather than read it all.
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once("drain", pump);
+        };
+        pump();
+      }),
+    );
+    const r = await prober.probe(s, { ...HTTP, timeoutMs: 5000 });
+    assert.deepEqual([r.ok, r.detail], [true, "HTTP 200"]);
+    assert.ok(r.latencyMs < 2000, `latency ${r.latencyMs}`);
+  });
+
+  it("judges by the status when the body stalls past the deadline", async () => {
+    const s = track(
+      await adHoc((_req, res) => {
+        res.writeHead(503);
+        res.write("partial");
+      }),
+    );
+    const r = await prober.probe(s, { ...HTTP, timeoutMs: 200 });
+    assert.deepEqual([r.ok, r.detail], [false, "HTTP 503 (expected 200-399)"]);
+  });
+
+  it("reports bad input as a failed probe instead of throwing", async () => {
+    const t = await http_();
+    const r = await prober.probe(t, { ...HTTP, path: "/a b" });
     assert.equal(r.ok, false);
-    assert.equal(r.detail, "aborted");
+    assert.match(r.detail, /ERR_UNESCAPED_CHARACTERS/);
+    const bad = await prober.probe(
+      { host: "127.0.0.1", port: 70000 },
+      { ...HTTP, protocol: "tcp" },
+    );
+    assert.equal(bad.ok, false);
+    assert.match(bad.detail, /PORT/i);
   });
 });
 
@@ -112,46 +232,63 @@ describe("probeTarget", () => {
       host: "10.1.2.3",
       port: 9000,
     });
+    assert.deepEqual(probeTarget({ AWS_INSTANCE_IPV4: "10.1.2.3" }, { ...HTTP, port: 9000 }), {
+      ok: true,
+      host: "10.1.2.3",
+      port: 9000,
+    });
+    const dual = { ...attrs, AWS_INSTANCE_IPV6: "fd00::1" };
+    assert.deepEqual(probeTarget(dual, HTTP), { ok: true, host: "10.1.2.3", port: 8080 });
   });
 
   it("explains what is wrong with a malformed instance", () => {
-    const cases: Array<[Record<string, string>, RegExp]> = [
+    const cases: Array<[Record<string, string>, RegExp, CheckSpec?]> = [
       [{ AWS_INSTANCE_PORT: "80" }, /AWS_INSTANCE_IPV4 is missing/],
       [
         { AWS_INSTANCE_IPV6: "fd00::1", AWS_INSTANCE_PORT: "80" },
-        /IPv6-only instance: not supported/,
+        /^IPv6-only instance: not supported$/,
       ],
-      [{ AWS_INSTANCE_IPV4: "10.0.0.300", AWS_INSTANCE_PORT: "80" }, /not an IPv4 address/],
+      [
+        { AWS_INSTANCE_IPV4: "10.0.0.300", AWS_INSTANCE_PORT: "80" },
+        /AWS_INSTANCE_IPV4 is not an IPv4 address: "10.0.0.300"/,
+      ],
+      [{ AWS_INSTANCE_IPV4: "fd00::1", AWS_INSTANCE_PORT: "80" }, /not an IPv4 address/],
       [{ AWS_INSTANCE_IPV4: "10.0.0.1" }, /AWS_INSTANCE_PORT is missing/],
-      [{ AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "http" }, /not a port: "http"/],
-      [{ AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "0" }, /not a port/],
+      [{ AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "http" }, /not a port.*"http"/],
+      [{ AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "0" }, /AWS_INSTANCE_PORT.*"0"/],
+      [{ AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "65536" }, /not a port/],
+      [{ AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "80.5" }, /not a port/],
+      [{ AWS_INSTANCE_IPV4: "10.0.0.1" }, /check port is not a port/, { ...HTTP, port: 0 }],
     ];
-    for (const [attrs, problem] of cases) {
-      const t = probeTarget(attrs, HTTP);
-      assert.equal(t.ok, false);
+    for (const [attrs, problem, check] of cases) {
+      const t = probeTarget(attrs, check ?? HTTP);
+      assert.equal(t.ok, false, JSON.stringify(attrs));
       if (!t.ok) assert.match(t.problem, problem);
     }
   });
 });
 
 describe("runSpread", () => {
-  /** A fake sleep that advances a virtual clock and records when each item started. */
+  /** A virtual clock whose fake sleep advances it, and records every sleep. */
   function virtual() {
     let now = 0;
+    const sleeps: number[] = [];
     return {
-      sleep: async (ms: number) => {
+      sleeps,
+      now: () => now,
+      sleep: async (ms: number): Promise<void> => {
+        sleeps.push(ms);
         now += ms;
       },
-      now: () => now,
     };
   }
+  const keys = (n: number): string[] => Array.from({ length: n }, (_, i) => `srv-1/i-${i}`);
 
   it("starts every item at its stable offset within the spread", async () => {
     const v = virtual();
-    const keys = Array.from({ length: 200 }, (_, i) => `srv/i-${i}`);
     const startedAt = new Map<string, number>();
     const out = await runSpread(
-      keys,
+      keys(200),
       { keyOf: (k) => k, spreadMs: 8000, concurrency: 1000, sleep: v.sleep, seed: "ns-1" },
       async (k) => {
         startedAt.set(k, v.now());
@@ -159,32 +296,87 @@ describe("runSpread", () => {
       },
     );
     assert.equal(out.size, 200);
-    for (const k of keys) {
+    for (const k of keys(200)) {
       const offset = offsetOf(k, 8000, "ns-1");
-      assert.ok(offset >= 0 && offset < 8000);
+      assert.ok(Number.isInteger(offset) && offset >= 0 && offset < 8000);
       assert.equal(startedAt.get(k), offset, "started at its own offset");
-      assert.equal(offsetOf(k, 8000, "ns-1"), offset, "stable across cycles");
+      assert.equal(out.get(k), k.length);
     }
-    const spread = new Set([...startedAt.values()].map((t) => Math.floor(t / 1000)));
-    assert.ok(spread.size >= 6, "spread over the interval, not a burst");
+    // The first cycle too is spread over the interval, not a burst.
+    const seconds = new Set([...startedAt.values()].map((t) => Math.floor(t / 1000)));
+    assert.equal(seconds.size, 8);
   });
 
-  it("never exceeds the concurrency limit", async () => {
-    let inFlight = 0;
-    let max = 0;
-    const out = await runSpread(
-      Array.from({ length: 50 }, (_, i) => i),
-      { keyOf: String, spreadMs: 0, concurrency: 4, sleep: async () => undefined },
-      async (i) => {
-        inFlight++;
-        max = Math.max(max, inFlight);
-        await new Promise((r) => setTimeout(r, 2));
-        inFlight--;
-        return i;
-      },
+  it("gives the same offsets for the same key and seed, others for another seed", async () => {
+    const run = async (seed: string): Promise<Map<string, number>> => {
+      const v = virtual();
+      return runSpread(
+        keys(50),
+        { keyOf: (k) => k, spreadMs: 5000, concurrency: 8, sleep: v.sleep, now: v.now, seed },
+        async () => v.now(),
+      );
+    };
+    const a = await run("ns-a");
+    assert.deepEqual(await run("ns-a"), a, "stable across cycles");
+    const b = await run("ns-b");
+    assert.ok(
+      keys(50).some((k) => a.get(k) !== b.get(k)),
+      "the seed moves the offsets",
     );
-    assert.equal(out.size, 50);
-    assert.equal(max, 4);
+    assert.equal(offsetOf("x", 0), 0);
+    assert.equal(offsetOf("x", 0.5), 0);
+  });
+
+  it("never exceeds the concurrency limit, and runs every item", async () => {
+    for (const [concurrency, spreadMs] of [
+      [4, 0],
+      [1, 100],
+      [7, 1000],
+    ] as const) {
+      let inFlight = 0;
+      let max = 0;
+      const out = await runSpread(
+        Array.from({ length: 60 }, (_, i) => i),
+        { keyOf: String, spreadMs, concurrency, sleep: async () => undefined },
+        async (i) => {
+          inFlight++;
+          max = Math.max(max, inFlight);
+          await new Promise((r) => setTimeout(r, 1));
+          inFlight--;
+          return i * 2;
+        },
+      );
+      assert.equal(out.size, 60);
+      assert.equal(out.get("59"), 118);
+      assert.equal(max, concurrency, `concurrency ${concurrency}`);
+    }
+  });
+
+  it("handles 20,000 items with one sleeper", async () => {
+    const v = virtual();
+    let maxPending = 0;
+    let pendingSleeps = 0;
+    const out = await runSpread(
+      keys(20_000),
+      {
+        keyOf: (k) => k,
+        spreadMs: 30_000,
+        concurrency: 100,
+        seed: "big",
+        now: v.now,
+        sleep: async (ms) => {
+          pendingSleeps++;
+          maxPending = Math.max(maxPending, pendingSleeps);
+          await v.sleep(ms);
+          pendingSleeps--;
+        },
+      },
+      async () => 1,
+    );
+    assert.equal(out.size, 20_000);
+    assert.equal(maxPending, 1, "one sleep at a time");
+    assert.ok(v.sleeps.length <= 20_000 && v.sleeps.every((ms) => ms > 0));
+    assert.ok(v.now() < 30_000);
   });
 
   it("skips items not yet started once aborted", async () => {
@@ -192,12 +384,13 @@ describe("runSpread", () => {
     const v = virtual();
     let ran = 0;
     const out = await runSpread(
-      Array.from({ length: 100 }, (_, i) => `k${i}`),
+      keys(100),
       {
         keyOf: (k) => k,
         spreadMs: 10_000,
         concurrency: 10,
         signal: ac.signal,
+        now: v.now,
         sleep: async (ms) => {
           await v.sleep(ms);
           if (v.now() > 5000) ac.abort();
@@ -207,5 +400,46 @@ describe("runSpread", () => {
     );
     assert.ok(ran > 0 && ran < 100, `ran ${ran}`);
     assert.equal(out.size, ran);
+    // Started: offset before the abort; skipped: offset at or after it.
+    for (const k of keys(100)) {
+      assert.equal(out.has(k), offsetOf(k, 10_000) <= 5000, k);
+    }
+  });
+
+  it("on abort, starts nothing more and resolves once in-flight work settles", async () => {
+    const ac = new AbortController();
+    const started: string[] = [];
+    const done = runSpread(
+      keys(5),
+      { keyOf: (k) => k, spreadMs: 0, concurrency: 2, signal: ac.signal, sleep: async () => {} },
+      (k) => {
+        started.push(k);
+        // Like a probe: ends when aborted.
+        return new Promise<string>((resolve) =>
+          ac.signal.addEventListener("abort", () => resolve(k), { once: true }),
+        );
+      },
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(started.length, 2, "two in flight, the rest waiting for a slot");
+    ac.abort();
+    const out = await done;
+    assert.equal(started.length, 2, "nothing started after the abort");
+    assert.deepEqual([...out.keys()].sort(), [...started].sort());
+  });
+
+  it("leaves out items whose work fails, keeping the others", async () => {
+    const out = await runSpread(
+      ["a", "b", "c"],
+      { keyOf: (k) => k, spreadMs: 0, concurrency: 2, sleep: async () => {} },
+      async (k) => {
+        if (k === "b") throw new Error("boom");
+        return k.toUpperCase();
+      },
+    );
+    assert.deepEqual([...out.entries()].sort(), [
+      ["a", "A"],
+      ["c", "C"],
+    ]);
   });
 });

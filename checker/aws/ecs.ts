@@ -9,8 +9,10 @@ import {
 } from "@aws-sdk/client-ecs";
 import type { EcsServiceState, TaskInfo, TaskLookup } from "../domain/types";
 import type { EcsPort, TaskRef } from "../ports";
+import { pool } from "../util/pool";
 
 const BATCH = 100;
+const DESCRIBE_CONCURRENCY = 4;
 
 /** Task ID from an ID or ARN (`arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID`). */
 export function taskIdOf(idOrArn: string): string {
@@ -28,33 +30,37 @@ export class SdkEcs implements EcsPort {
       byCluster.set(r.cluster, ids);
     }
     const out = new Map<string, TaskLookup>();
+    const batches: Array<{ cluster: string; batch: string[] }> = [];
     for (const [cluster, ids] of byCluster) {
       const unique = [...new Set(ids)];
-      for (let i = 0; i < unique.length; i += BATCH) {
-        const batch = unique.slice(i, i + BATCH);
-        try {
-          const res = await this.client.send(new DescribeTasksCommand({ cluster, tasks: batch }));
-          const asked = new Set(batch);
-          for (const t of res.tasks ?? []) {
-            const id = t.taskArn ? taskIdOf(t.taskArn) : "";
-            if (asked.has(id)) out.set(id, { kind: "task", task: toTaskInfo(t) });
-          }
-          for (const f of res.failures ?? []) {
-            if (!f.arn || !asked.has(taskIdOf(f.arn))) continue;
-            // Only MISSING proves absence; any other failure says nothing about the task.
-            out.set(
-              taskIdOf(f.arn),
-              f.reason === "MISSING" ? { kind: "missing" } : { kind: "unavailable" },
-            );
-          }
-          // Real ECS lists every asked task in one of the two arrays; silence proves nothing.
-          for (const id of batch) if (!out.has(id)) out.set(id, { kind: "unavailable" });
-        } catch {
-          // A failed call (throttling, outage) must never read as "task gone".
-          for (const id of batch) out.set(id, { kind: "unavailable" });
-        }
-      }
+      for (let i = 0; i < unique.length; i += BATCH)
+        batches.push({ cluster, batch: unique.slice(i, i + BATCH) });
     }
+    // A few calls in flight: a large namespace's reads fit in its interval, well within ECS's
+    // DescribeTasks budget (burst 100, 20/s), and adaptive retry backs off if not.
+    await pool(batches, DESCRIBE_CONCURRENCY, async ({ cluster, batch }) => {
+      try {
+        const res = await this.client.send(new DescribeTasksCommand({ cluster, tasks: batch }));
+        const asked = new Set(batch);
+        for (const t of res.tasks ?? []) {
+          const id = t.taskArn ? taskIdOf(t.taskArn) : "";
+          if (asked.has(id)) out.set(id, { kind: "task", task: toTaskInfo(t) });
+        }
+        for (const f of res.failures ?? []) {
+          if (!f.arn || !asked.has(taskIdOf(f.arn))) continue;
+          // Only MISSING proves absence; any other failure says nothing about the task.
+          out.set(
+            taskIdOf(f.arn),
+            f.reason === "MISSING" ? { kind: "missing" } : { kind: "unavailable" },
+          );
+        }
+        // Real ECS lists every asked task in one of the two arrays; silence proves nothing.
+        for (const id of batch) if (!out.has(id)) out.set(id, { kind: "unavailable" });
+      } catch {
+        // A failed call (throttling, outage) must never read as "task gone".
+        for (const id of batch) out.set(id, { kind: "unavailable" });
+      }
+    });
     return out;
   }
 

@@ -4,16 +4,18 @@
 import http from "node:http";
 import https from "node:https";
 import type { CheckSpec, StatusRange } from "../domain/types";
-import { attempt, type Outcome } from "./outcome";
+import { attempt, errorDetail, type Outcome } from "./outcome";
 
 const USER_AGENT = "cloudmap-health-checker";
+/** Body bytes read (and discarded) before hanging up: enough for any health page. */
+const BODY_CAP = 64 * 1024;
 
 export function httpProbe(
   target: { host: string; port: number },
   check: CheckSpec,
   signal?: AbortSignal,
 ): Promise<Outcome> {
-  return attempt(check.timeoutMs, signal, (done) => {
+  return attempt(check.timeoutMs, signal, ({ done, decide }) => {
     const mod = check.protocol === "https" ? https : http;
     const req = mod.request({
       host: target.host,
@@ -27,19 +29,25 @@ export function httpProbe(
     });
     req.on("response", (res) => {
       const code = res.statusCode ?? 0;
-      // The status is all we need: discard the body without buffering it.
-      res.resume();
       const ok = matches(code, check.expectedStatus);
-      done({
+      const outcome: Outcome = {
         ok,
         detail: ok
           ? `HTTP ${code}`
           : `HTTP ${code} (expected ${formatRanges(check.expectedStatus)})`,
+      };
+      // The status decides. Drain a bounded body so the server sees an orderly exchange;
+      // a huge or stalled body is cut off without changing the verdict.
+      decide(outcome);
+      let seen = 0;
+      res.on("data", (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > BODY_CAP) done(outcome);
       });
+      res.on("end", () => done(outcome));
+      res.on("error", () => done(outcome));
     });
-    req.on("error", (err: NodeJS.ErrnoException) =>
-      done({ ok: false, detail: err.code ?? err.message }),
-    );
+    req.on("error", (err) => done({ ok: false, detail: errorDetail(err) }));
     req.end();
     return () => req.destroy();
   });

@@ -1,3 +1,6 @@
 export { probeTarget } from "./target";
 export { NetProber } from "./net-prober";
+export { httpProbe } from "./http";
+export { tcpProbe } from "./tcp";
+export type { Outcome } from "./outcome";
 export { runSpread, offsetOf, type SpreadOptions } from "./schedule";

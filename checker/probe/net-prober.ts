@@ -4,21 +4,28 @@ import { performance } from "node:perf_hooks";
 import type { CheckSpec, ProbeResult } from "../domain/types";
 import type { Prober } from "../ports";
 import { httpProbe } from "./http";
+import { errorDetail, type Outcome } from "./outcome";
 import { tcpProbe } from "./tcp";
 
 export class NetProber implements Prober {
-  constructor(private readonly clock: { now(): number }) {}
+  constructor(private readonly clock: { now: () => number }) {}
 
   async probe(
-    target: { host: string; port: number },
+    target: { readonly host: string; readonly port: number },
     check: CheckSpec,
     signal?: AbortSignal,
   ): Promise<ProbeResult> {
     const start = performance.now();
-    const outcome =
-      check.protocol === "tcp"
-        ? await tcpProbe(target, check, signal)
-        : await httpProbe(target, check, signal);
+    let outcome: Outcome;
+    try {
+      outcome =
+        check.protocol === "tcp"
+          ? await tcpProbe(target, check, signal)
+          : await httpProbe(target, check, signal);
+    } catch (err) {
+      // Defensive: a probe reports failures, it never throws into the cycle.
+      outcome = { ok: false, detail: errorDetail(err) };
+    }
     return {
       ...outcome,
       latencyMs: Math.round((performance.now() - start) * 10) / 10,

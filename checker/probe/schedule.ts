@@ -1,6 +1,6 @@
 // Spreads a cycle's probes over the interval: each item starts at a stable offset derived
-// from its key, so every instance is probed at a steady period and a restart (or the first
-// cycle) causes no burst. At most `concurrency` items run at once.
+// from its key, so every instance is probed at a steady period and neither a restart nor the
+// first cycle causes a burst. At most `concurrency` items run at once.
 
 import { createHash } from "node:crypto";
 
@@ -9,57 +9,86 @@ export interface SpreadOptions<T> {
   /** Offsets fall in [0, spreadMs). */
   spreadMs: number;
   concurrency: number;
+  /** Resolves after `ms`, or early when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  /** Clock matching `sleep` (default: the wall clock). */
+  /**
+   * Clock matching `sleep`, so time spent waiting for a free slot counts too. Without it,
+   * time is what was slept (exact for a fake `sleep`; a real one drifts by the slot waits).
+   */
   now?: () => number;
   signal?: AbortSignal;
-  /** Mixed into the hash so different checkers do not line up. */
+  /** Mixed into the hash so different namespaces (or checkers) do not line up. */
   seed?: string;
 }
 
 /** Stable offset in [0, spreadMs) for a key. */
 export function offsetOf(key: string, spreadMs: number, seed = ""): number {
-  if (spreadMs <= 0) return 0;
+  const span = Math.floor(spreadMs);
+  if (!(span > 0)) return 0;
   const h = createHash("sha1").update(seed).update("\0").update(key).digest();
-  return h.readUInt32BE(0) % Math.floor(spreadMs);
+  return h.readUInt32BE(0) % span;
 }
 
+/**
+ * Runs `work` for every item at its offset from the call. Results are keyed by `keyOf`; an
+ * item whose work rejects, or that was not started before `signal` aborted, is absent.
+ */
 export async function runSpread<T, R>(
   items: readonly T[],
   opts: SpreadOptions<T>,
   work: (item: T) => Promise<R>,
 ): Promise<Map<string, R>> {
   const results = new Map<string, R>();
-  // One walk over items sorted by offset, with a single sleeper: no timer per item.
+  const limit = Math.max(1, Math.floor(opts.concurrency) || 1);
+  const aborted = (): boolean => opts.signal?.aborted === true;
+  // One walk over the items sorted by offset with a single sleeper: no timer per item.
   const queue = items
-    .map((item) => ({
-      item,
-      key: opts.keyOf(item),
-      at: offsetOf(opts.keyOf(item), opts.spreadMs, opts.seed),
-    }))
+    .map((item) => {
+      const key = opts.keyOf(item);
+      return { item, key, at: offsetOf(key, opts.spreadMs, opts.seed) };
+    })
     .sort((a, b) => a.at - b.at);
-  const now = opts.now ?? Date.now;
-  const started = now();
-  const inFlight = new Set<Promise<void>>();
-  let elapsedByOffsets = 0;
-  for (const entry of queue) {
-    if (opts.signal?.aborted) break;
-    const wait = entry.at - Math.max(elapsedByOffsets, now() - started);
+
+  // The pool: a counter and at most one waiter (the walk below), woken when a slot frees.
+  let active = 0;
+  let wake: (() => void) | undefined;
+  const slotFreed = (): Promise<void> => new Promise((resolve) => (wake = resolve));
+  const launch = (item: T, key: string): void => {
+    active++;
+    let running: Promise<R>;
+    try {
+      running = work(item); // now, not a microtask later: the start time is the offset
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running
+      .then(
+        (r) => void results.set(key, r),
+        () => undefined,
+      )
+      .finally(() => {
+        active--;
+        const w = wake;
+        wake = undefined;
+        w?.();
+      });
+  };
+
+  const now = opts.now;
+  const t0 = now?.() ?? 0;
+  let slept = 0;
+  for (const { item, key, at } of queue) {
+    if (aborted()) break;
+    const wait = at - (now ? Math.max(slept, now() - t0) : slept);
     if (wait > 0) {
       await opts.sleep(wait, opts.signal);
-      if (opts.signal?.aborted) break;
+      slept = at;
+      if (aborted()) break;
     }
-    elapsedByOffsets = Math.max(elapsedByOffsets, entry.at);
-    while (inFlight.size >= Math.max(1, opts.concurrency)) await Promise.race(inFlight);
-    const p: Promise<void> = work(entry.item).then(
-      (r) => {
-        results.set(entry.key, r);
-      },
-      () => undefined,
-    );
-    const tracked = p.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
+    while (active >= limit) await slotFreed();
+    if (aborted()) break;
+    launch(item, key);
   }
-  await Promise.all(inFlight);
+  while (active > 0) await slotFreed();
   return results;
 }

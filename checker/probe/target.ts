@@ -21,7 +21,12 @@ export function probeTarget(
       problem: `attribute AWS_INSTANCE_IPV4 is not an IPv4 address: ${JSON.stringify(ip)}`,
     };
   }
-  if (check.port !== undefined) return { ok: true, host: ip, port: check.port };
+  if (check.port !== undefined) {
+    if (!isPort(check.port)) {
+      return { ok: false, problem: `check port is not a port: ${JSON.stringify(check.port)}` };
+    }
+    return { ok: true, host: ip, port: check.port };
+  }
   const rawPort = attributes["AWS_INSTANCE_PORT"];
   if (rawPort === undefined || rawPort === "") {
     return {
@@ -29,12 +34,16 @@ export function probeTarget(
       problem: "attribute AWS_INSTANCE_PORT is missing and no check port is set",
     };
   }
-  const port = /^\d+$/.test(rawPort) ? Number(rawPort) : NaN;
-  if (!(port >= 1 && port <= 65535)) {
+  const port = /^\d{1,5}$/.test(rawPort) ? Number(rawPort) : NaN;
+  if (!isPort(port)) {
     return {
       ok: false,
-      problem: `attribute AWS_INSTANCE_PORT is not a port: ${JSON.stringify(rawPort)}`,
+      problem: `attribute AWS_INSTANCE_PORT is not a port (1-65535): ${JSON.stringify(rawPort)}`,
     };
   }
   return { ok: true, host: ip, port };
+}
+
+function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
 }

@@ -2,6 +2,7 @@
 // reported and the rest goes on.
 
 import { describeAwsError } from "../../checker/aws/errors";
+import { pool } from "../../checker/util/pool";
 import { clientsFor } from "./aws";
 import { discoverNamespaces, type DiscoveryClients } from "./discover";
 import type { DiscoveredNamespace, DiscoveryFailure, Target } from "./types";
@@ -33,17 +34,4 @@ export async function discoverAll(
     }
   });
   return result;
-}
-
-/** Runs `work` over items with at most `limit` at once. */
-export async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
 }

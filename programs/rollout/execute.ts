@@ -16,7 +16,7 @@ import {
   type OpMap,
 } from "@pulumi/pulumi/automation";
 import { createStack } from "../stack";
-import { pool } from "./discovery-run";
+import { pool } from "../../checker/util/pool";
 import { PROJECT } from "./existing";
 import type { ExistingStack, PlannedStack, RolloutPlan } from "./plan";
 

@@ -1,5 +1,5 @@
-// Real HTTP and TCP servers on loopback, switchable between healthy, failing, hanging and
-// refusing. Any 127.x.y.z reaches loopback on Linux, so each target can have its own address.
+// Real HTTP(S) and TCP servers on loopback, switchable between healthy, failing, hanging and
+// refusing. Linux routes all of 127/8 to loopback, so each target can have its own address.
 
 import http from "node:http";
 import https from "node:https";
@@ -7,128 +7,162 @@ import net from "node:net";
 import { TEST_CERT, TEST_KEY } from "./test-cert";
 
 export type HttpMode = "ok" | "fail" | "hang" | "refuse";
+export type TcpMode = "ok" | "refuse";
 
-export interface HttpTarget {
+interface Target<M extends string> {
   readonly host: string;
   readonly port: number;
-  mode: HttpMode;
-  /** Requests answered or hung so far, and the paths asked for. */
-  readonly requests: number;
-  readonly paths: readonly string[];
+  /** "refuse" stops listening (connects get ECONNREFUSED); leaving it re-listens, same port. */
+  mode: M;
   /** TCP connections accepted so far (each probe must open its own). */
   readonly connections: number;
-  /** Answer with this status instead of 200 while mode is "ok". */
-  status: number;
+  /** Connections still open on the server side (a probe must not leave any behind). */
+  readonly openConnections: number;
+  /** Resolves once the last switch to or from "refuse" has taken effect. */
+  ready(): Promise<void>;
+  /** Destroys every socket (hung ones included) and stops listening. */
   close(): Promise<void>;
 }
+
+export interface HttpTarget extends Target<HttpMode> {
+  /** Answer every request with `code` from now on (mode "ok"; setting mode "ok" means 200). */
+  status(code: number): void;
+  /** Requests received so far, answered or not, and the paths they asked for. */
+  readonly requests: number;
+  readonly paths: readonly string[];
+}
+
+export type TcpTarget = Target<TcpMode>;
 
 export async function startHttpTarget(
   opts: { host?: string; tls?: boolean } = {},
 ): Promise<HttpTarget> {
-  const host = opts.host ?? "127.0.0.1";
-  const sockets = new Set<net.Socket>();
-  const paths: string[] = [];
-  let requests = 0;
-  let connections = 0;
   let mode: HttpMode = "ok";
-  let status = 200;
+  let okStatus = 200;
+  const paths: string[] = [];
   const handler: http.RequestListener = (req, res) => {
-    requests++;
     paths.push(req.url ?? "");
-    if (mode === "hang") return; // never answer
-    res.writeHead(mode === "fail" ? 500 : status, { "content-type": "text/plain" });
-    res.end(mode === "fail" ? "failing\n" : "ok\n");
+    if (mode === "hang") return; // accept, never answer
+    if (mode === "refuse") return void req.socket.destroy();
+    const code = mode === "fail" ? 500 : okStatus;
+    res.writeHead(code, { "content-type": "text/plain", connection: "close" });
+    res.end(`${code}\n`);
   };
   const server = opts.tls
     ? https.createServer({ cert: TEST_CERT, key: TEST_KEY }, handler)
     : http.createServer(handler);
-  server.on("connection", (s: net.Socket) => {
-    connections++;
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  const listen = (port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve((server.address() as net.AddressInfo).port);
-      });
-    });
-  const port = await listen(0);
-  const destroyAll = (): void => {
-    for (const s of sockets) s.destroy();
-  };
-  let switching = Promise.resolve();
+  const l = await listener(server, opts.host ?? "127.0.0.1");
   return {
-    host,
-    port,
+    host: l.host,
+    port: l.port,
     get mode() {
       return mode;
     },
     set mode(next: HttpMode) {
-      const prev = mode;
       mode = next;
-      if (next === "refuse" && prev !== "refuse") {
-        destroyAll();
-        switching = switching.then(() => new Promise<void>((r) => server.close(() => r())));
-      } else if (prev === "refuse" && next !== "refuse") {
-        switching = switching.then(() => listen(port).then(() => undefined));
-      }
+      if (next === "ok") okStatus = 200;
+      l.refuse(next === "refuse");
+    },
+    status(code: number) {
+      mode = "ok";
+      okStatus = code;
+      l.refuse(false);
     },
     get requests() {
-      return requests;
+      return paths.length;
     },
     get paths() {
       return paths;
     },
     get connections() {
-      return connections;
+      return l.connections();
     },
-    get status() {
-      return status;
+    get openConnections() {
+      return l.openConnections();
     },
-    set status(code: number) {
-      status = code;
-    },
-    async close() {
-      await switching;
-      destroyAll();
-      if (server.listening) await new Promise<void>((r) => server.close(() => r()));
-    },
+    ready: l.ready,
+    close: l.close,
   };
 }
 
-/** Waits until a mode switch to or from "refuse" has taken effect. */
-export async function settled(target: HttpTarget): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const listening = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: target.host, port: target.port });
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (listening === (target.mode !== "refuse")) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`target ${target.host}:${target.port} did not switch to ${target.mode}`);
-}
-
-export interface TcpTarget {
-  readonly host: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/** Accepts and closes TCP connections. */
+/** Accepts TCP connections and closes them at once. */
 export async function startTcpTarget(opts: { host?: string } = {}): Promise<TcpTarget> {
-  const host = opts.host ?? "127.0.0.1";
-  const server = net.createServer((s) => s.end());
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, () => resolve((server.address() as net.AddressInfo).port));
+  let mode: TcpMode = "ok";
+  const l = await listener(
+    net.createServer((s) => s.end()),
+    opts.host ?? "127.0.0.1",
+  );
+  return {
+    host: l.host,
+    port: l.port,
+    get mode() {
+      return mode;
+    },
+    set mode(next: TcpMode) {
+      mode = next;
+      l.refuse(next === "refuse");
+    },
+    get connections() {
+      return l.connections();
+    },
+    get openConnections() {
+      return l.openConnections();
+    },
+    ready: l.ready,
+    close: l.close,
+  };
+}
+
+/** Waits until a switch to or from "refuse" has taken effect (the target's `ready()`). */
+export function settled(target: { ready(): Promise<void> }): Promise<void> {
+  return target.ready();
+}
+
+/** Listening, socket tracking and the refuse/re-listen switch shared by both targets. */
+async function listener(server: net.Server, host: string) {
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  server.on("connection", (s: net.Socket) => {
+    connections++;
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+    s.on("error", () => undefined); // a reset by the prober is expected
   });
-  return { host, port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const listen = (p: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(p, host, () => {
+        server.off("error", reject);
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  const stop = (): Promise<void> => {
+    for (const s of sockets) s.destroy();
+    // close() drops the listening socket at once; its callback waits for connections to go.
+    return new Promise((resolve) => server.close(() => resolve()));
+  };
+  const port = await listen(0);
+  let refusing = false;
+  let closed = false;
+  // Switches run in order; `ready()` waits for the last one.
+  let pending: Promise<void> = Promise.resolve();
+  return {
+    host,
+    port,
+    connections: () => connections,
+    openConnections: () => sockets.size,
+    refuse(on: boolean): void {
+      if (closed || on === refusing) return;
+      refusing = on;
+      pending = pending.then(on ? stop : () => listen(port).then(() => undefined));
+    },
+    ready: (): Promise<void> => pending,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await pending.catch(() => undefined);
+      if (server.listening) await stop();
+      for (const s of sockets) s.destroy();
+    },
+  };
 }
