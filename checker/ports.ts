@@ -57,6 +57,11 @@ export interface EcsPort {
    * a task whose batch failed is `unavailable`, never `missing`.
    */
   describeTasks(refs: readonly TaskRef[]): Promise<Map<string, TaskLookup>>;
+  /**
+   * IDs of the tasks ECS is stopping or has stopped recently (desiredStatus STOPPED) in these
+   * clusters; undefined when any cluster could not be listed.
+   */
+  listGoingAway(clusters: readonly string[]): Promise<Set<string> | undefined>;
   /** Describe ECS services (`CLUSTER/SERVICE` keys); a service that cannot be read is absent. */
   describeServices(keys: readonly string[]): Promise<Map<string, EcsServiceState>>;
   /** Stop a task; ECS drains its Service Connect proxy and its service starts a replacement. */

@@ -69,6 +69,14 @@ export function taskRolePolicy(p: TaskPolicyInput): PolicyDocument {
         Resource: `${sd}:namespace/${p.namespaceId}`,
       },
       {
+        // Finds going-away tasks in one call per cluster; scoped by the cluster condition key.
+        Sid: "EcsListTasks",
+        Effect: "Allow",
+        Action: ["ecs:ListTasks"],
+        Resource: "*",
+        Condition: { ArnEquals: { "ecs:cluster": [...p.clusterArns] } },
+      },
+      {
         Sid: "EcsDescribeTasks",
         Effect: "Allow",
         Action: ["ecs:DescribeTasks"],

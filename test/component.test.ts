@@ -184,6 +184,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
       "servicediscovery:UpdateInstanceCustomHealthStatus": `${sd}:service/*`,
       "servicediscovery:DiscoverInstancesRevision": `${sd}:namespace/ns-abc123 ${sd}:service/*`,
       "servicediscovery:GetOperation": `${sd}:namespace/ns-abc123`,
+      "ecs:ListTasks": "*",
       "ecs:DescribeTasks": `arn:aws:ecs:${REGION}:${ACCOUNT}:task/prod/*`,
       "dynamodb:GetItem": table,
       "dynamodb:PutItem": table,
@@ -199,6 +200,26 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     );
     const describe = statements.find((s) => s.Sid === "EcsDescribeTasks")!;
     assert.deepEqual(describe.Condition, { ArnEquals: { "ecs:cluster": [CLUSTER] } });
+    const list = statements.find((s) => s.Sid === "EcsListTasks")!;
+    assert.deepEqual(
+      list.Condition,
+      { ArnEquals: { "ecs:cluster": [CLUSTER] } },
+      "ListTasks only in the given clusters",
+    );
+    for (const s of statements.filter((x) => x.Resource === "*")) {
+      const unscoped = [
+        "servicediscovery:ListServices",
+        "servicediscovery:ListNamespaces",
+        "servicediscovery:GetNamespace",
+      ];
+      const ok =
+        ([] as string[]).concat(s.Action).every((a) => unscoped.includes(a)) ||
+        s.Condition !== undefined;
+      assert.ok(
+        ok,
+        `${s.Sid}: a "*" resource only where AWS offers no scoping, or with a condition`,
+      );
+    }
     for (const [action] of grants) {
       assert.ok(!action!.includes("*"), `wildcard action ${action}`);
       assert.ok(!/:(Create|Delete)/.test(action!) || action === "dynamodb:DeleteItem", `${action}`);

@@ -3,6 +3,7 @@
 import {
   DescribeServicesCommand,
   DescribeTasksCommand,
+  ListTasksCommand,
   StopTaskCommand,
   type ECSClient,
   type Task,
@@ -62,6 +63,26 @@ export class SdkEcs implements EcsPort {
       }
     });
     return out;
+  }
+
+  async listGoingAway(clusters: readonly string[]): Promise<Set<string> | undefined> {
+    const out = new Set<string>();
+    try {
+      for (const cluster of clusters) {
+        let nextToken: string | undefined;
+        do {
+          const page = await this.client.send(
+            new ListTasksCommand({ cluster, desiredStatus: "STOPPED", nextToken, maxResults: 100 }),
+          );
+          for (const arn of page.taskArns ?? []) out.add(taskIdOf(arn));
+          nextToken = page.nextToken;
+        } while (nextToken);
+      }
+      return out;
+    } catch {
+      // Unknown: the caller describes every task instead.
+      return undefined;
+    }
   }
 
   async describeServices(keys: readonly string[]): Promise<Map<string, EcsServiceState>> {

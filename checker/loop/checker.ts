@@ -35,6 +35,7 @@ import { runSpread } from "../probe/schedule";
 import { Executor, RateLimiter } from "./executor";
 import { LeaseKeeper } from "./lease-keeper";
 import { StoreHealth } from "./store-health";
+import { fullPassMs, TaskStateCache } from "./task-cache";
 import { NamespaceReader, type ServiceSnapshot } from "./reader";
 
 export interface CheckerDeps {
@@ -96,6 +97,7 @@ export class Checker {
   private readonly storeHealth: StoreHealth;
   private readonly loggedSkips = new Map<string, string>();
   private state = new Map<string, InstanceState>();
+  private readonly taskCache: TaskStateCache;
   /** Last replacement per ECS service (`CLUSTER/SERVICE`), for the cooldown. */
   private readonly lastReplacement = new Map<string, number>();
 
@@ -104,6 +106,7 @@ export class Checker {
     private readonly reader: NamespaceReader,
   ) {
     this.storeHealth = new StoreHealth(deps.logger, deps.metrics, deps.status);
+    this.taskCache = new TaskStateCache(deps.ecs, deps.clock, fullPassMs(deps.config.intervalMs));
     this.leaseKeeper = new LeaseKeeper({
       lease: deps.lease,
       namespaceId: reader.namespace.id,
@@ -291,8 +294,13 @@ export class Checker {
       }
     }
     if (refs.length === 0) return new Map();
+    // A task is steady when its instance is healthy and in rotation in our view.
+    const unsteady = new Set<string>();
+    for (const st of this.state.values()) {
+      if (st.verdict !== "healthy" || !st.inRotation) unsteady.add(st.instanceId);
+    }
     try {
-      return await this.deps.ecs.describeTasks(refs);
+      return await this.taskCache.read(refs, (taskId) => !unsteady.has(taskId));
     } catch (err) {
       this.deps.logger.warn(
         { err: describeAwsError(err) },

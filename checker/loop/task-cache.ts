@@ -1,0 +1,68 @@
+// ECS task state with as few DescribeTasks calls as the decisions allow. Each cycle one ListTasks
+// per cluster (desiredStatus STOPPED) finds every task that is going away; DescribeTasks then
+// runs only for tasks that are new, going away, not steadily RUNNING, or not healthy and in
+// rotation in our view, plus a staggered refresh of the rest (which catches ECS's own health
+// status) at least every `fullPassMs`. When ListTasks fails, every task is described.
+
+import type { TaskLookup } from "../domain/types";
+import type { Clock, EcsPort, TaskRef } from "../ports";
+import { offsetOf } from "../probe/schedule";
+
+interface Entry {
+  readonly lookup: TaskLookup;
+  readonly at: number;
+}
+
+/** Refresh period for steady tasks: catches ECS UNHEALTHY within about six intervals, 30 s at most. */
+export function fullPassMs(intervalMs: number): number {
+  return Math.max(intervalMs, Math.min(30_000, 6 * intervalMs));
+}
+
+export class TaskStateCache {
+  private readonly entries = new Map<string, Entry>();
+  /** DescribeTasks calls saved by the cache, for metrics and benchmarks. */
+  skipped = 0;
+
+  constructor(
+    private readonly ecs: EcsPort,
+    private readonly clock: Clock,
+    private readonly refreshMs: number,
+  ) {}
+
+  /**
+   * Task state for every ref. `steady(taskId)` says the checker sees the task's instance as
+   * healthy and in rotation (so a cached RUNNING is enough to decide nothing about it).
+   */
+  async read(
+    refs: readonly TaskRef[],
+    steady: (taskId: string) => boolean,
+  ): Promise<Map<string, TaskLookup>> {
+    const now = this.clock.now();
+    const goingAway = await this.ecs.listGoingAway([...new Set(refs.map((r) => r.cluster))]);
+    const due = refs.filter((r) => {
+      const e = this.entries.get(r.taskId);
+      if (goingAway === undefined || !e || e.lookup.kind !== "task" || goingAway.has(r.taskId))
+        return true;
+      const running =
+        e.lookup.task.lastStatus === "RUNNING" && e.lookup.task.desiredStatus === "RUNNING";
+      // Stagger refreshes over [refreshMs/2, refreshMs) so they do not all fall in one cycle.
+      const age = this.refreshMs / 2 + offsetOf(r.taskId, this.refreshMs / 2);
+      return !running || !steady(r.taskId) || now - e.at >= age;
+    });
+    this.skipped = refs.length - due.length;
+    const fresh =
+      due.length > 0 ? await this.ecs.describeTasks(due) : new Map<string, TaskLookup>();
+    for (const [id, lookup] of fresh) {
+      if (lookup.kind !== "unavailable") this.entries.set(id, { lookup, at: now });
+    }
+    const out = new Map<string, TaskLookup>();
+    const wanted = new Set<string>();
+    for (const r of refs) {
+      wanted.add(r.taskId);
+      const lookup = fresh.get(r.taskId) ?? this.entries.get(r.taskId)?.lookup;
+      if (lookup) out.set(r.taskId, lookup);
+    }
+    for (const id of this.entries.keys()) if (!wanted.has(id)) this.entries.delete(id);
+    return out;
+  }
+}

@@ -1,0 +1,85 @@
+import { strict as assert } from "node:assert";
+import type { EcsServiceState, TaskLookup } from "../checker/domain/types";
+import { fullPassMs, TaskStateCache } from "../checker/loop/task-cache";
+import type { Clock, EcsPort, TaskRef } from "../checker/ports";
+import { runningTask, taskIn } from "./support/scenario";
+
+/** An EcsPort that records what it was asked. */
+class FakeEcs implements EcsPort {
+  described: string[][] = [];
+  goingAway: Set<string> | undefined = new Set();
+  state = new Map<string, TaskLookup>();
+  async describeTasks(refs: readonly TaskRef[]): Promise<Map<string, TaskLookup>> {
+    this.described.push(refs.map((r) => r.taskId));
+    return new Map(refs.map((r) => [r.taskId, this.state.get(r.taskId) ?? runningTask(r.taskId)]));
+  }
+  async listGoingAway(): Promise<Set<string> | undefined> {
+    return this.goingAway;
+  }
+  async describeServices(): Promise<Map<string, EcsServiceState>> {
+    return new Map();
+  }
+  async stopTask(): Promise<void> {}
+}
+
+describe("task state cache", () => {
+  const clock: Clock & { t: number } = { t: 0, now: () => clock.t, sleep: async () => undefined };
+  const refs = ["a", "b", "c", "d"].map((taskId) => ({ cluster: "c1", taskId }));
+  const steady = (): boolean => true;
+
+  it("describes every task once, then only what changed or needs confirming", async () => {
+    const ecs = new FakeEcs();
+    const cache = new TaskStateCache(ecs, clock, 30_000);
+    clock.t = 0;
+    assert.equal((await cache.read(refs, steady)).size, 4);
+    assert.deepEqual(ecs.described, [["a", "b", "c", "d"]]);
+
+    clock.t = 5000;
+    await cache.read(refs, steady);
+    assert.equal(ecs.described.length, 1, "nothing to ask about steady running tasks");
+    assert.equal(cache.skipped, 4);
+
+    ecs.goingAway = new Set(["b"]);
+    ecs.state.set("b", taskIn("DEACTIVATING", "STOPPED"));
+    const out = await cache.read(refs, (id) => id !== "c");
+    assert.deepEqual(ecs.described[1], ["b", "c"], "going away, and not healthy in our view");
+    const b = out.get("b")!;
+    assert.ok(b.kind === "task" && b.task.desiredStatus === "STOPPED");
+
+    clock.t = 40_000;
+    ecs.goingAway = new Set();
+    await cache.read(refs, steady);
+    assert.deepEqual(
+      [...ecs.described[2]!].sort(),
+      ["a", "b", "c", "d"],
+      "b is not RUNNING; the rest are due for a refresh",
+    );
+  });
+
+  it("describes everything when the going-away list cannot be had", async () => {
+    const ecs = new FakeEcs();
+    const cache = new TaskStateCache(ecs, clock, 30_000);
+    await cache.read(refs, steady);
+    ecs.goingAway = undefined;
+    await cache.read(refs, steady);
+    assert.deepEqual(ecs.described[1], ["a", "b", "c", "d"]);
+  });
+
+  it("staggers refreshes instead of describing every task in the same cycle", async () => {
+    const ecs = new FakeEcs();
+    const cache = new TaskStateCache(ecs, clock, 30_000);
+    const many = Array.from({ length: 400 }, (_, i) => ({ cluster: "c1", taskId: `t${i}` }));
+    clock.t = 0;
+    await cache.read(many, steady);
+    clock.t = 20_000; // between half and all of the refresh period
+    await cache.read(many, steady);
+    const refreshed = ecs.described[1]?.length ?? 0;
+    assert.ok(refreshed > 50 && refreshed < 350, `a share is refreshed (${refreshed} of 400)`);
+  });
+
+  it("refreshes steady tasks within about six intervals, 30 s at most", () => {
+    assert.equal(fullPassMs(1000), 6000);
+    assert.equal(fullPassMs(10_000), 30_000);
+    assert.equal(fullPassMs(60_000), 60_000);
+  });
+});
