@@ -72,8 +72,9 @@ export async function runScale(
     CMHC_INTERVAL: `${opts.intervalMs}ms`,
   });
   try {
-    // Warm-up: the first cycle lists everything; measure the steady state after it.
-    await nextCycle(checker, 0, opts.intervalMs * 6 + 60_000);
+    // Warm-up: the first cycle lists and describes everything (slow against the emulator at
+    // large sizes); measure the steady state after it.
+    await nextCycle(checker, 0, opts.intervalMs * 6 + 60_000 + opts.instances * 30);
     const pid = checker.child.pid!;
     const cpu0 = cpuSeconds(pid);
     const t0 = Date.now();
