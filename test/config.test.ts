@@ -7,6 +7,7 @@ import {
   flagsFromCommander,
   OPTIONS,
   parseConfig,
+  formatDuration,
   parseDuration,
   serviceSettings,
   toEnvironment,
@@ -76,9 +77,25 @@ describe("config", () => {
     assert.equal(parseDuration("1h"), 3_600_000);
     assert.equal(parseDuration("1.5s"), 1500);
     assert.equal(parseDuration("7"), 7000);
-    for (const bad of ["", "-1s", "abc", "10 parsecs", "s"]) {
+    for (const bad of ["", "-1s", "abc", "10 parsecs", "s", "1e3", "5d"]) {
       assert.throws(() => parseDuration(bad), /expected a duration/);
     }
+    assert.equal(parseConfig({ flags: { namespace: "n", interval: "15" } }).intervalMs, 15_000);
+    assert.deepEqual([0, 500, 1500, 10_000, 120_000, 3_600_000].map(formatDuration), [
+      "0s",
+      "500ms",
+      "1500ms",
+      "10s",
+      "2m",
+      "1h",
+    ]);
+  });
+
+  it("rejects durations Node.js timers cannot hold", () => {
+    assert.match(
+      problems(() => parseConfig({ flags: { namespace: "n", interval: "1000h" } })),
+      /--interval \/ CMHC_INTERVAL: must be at most 596h/,
+    );
   });
 
   it("names the flag and the variable for every bad value, all at once", () => {
@@ -99,6 +116,16 @@ describe("config", () => {
           CMHC_CONCURRENCY: "0",
           CMHC_MAX_MUTATIONS_PER_SECOND: "-2",
           CMHC_STATE_TABLE: "a",
+          CMHC_SERVICES: ",,",
+          CMHC_TIMEOUT: "0",
+          CMHC_STARTUP_GRACE: "-5s",
+          CMHC_DEGRADED_FAIL_PERCENT: "0",
+          CMHC_DEGRADED_MIN_INSTANCES: "0",
+          CMHC_RESYNC_INTERVAL: "never",
+          CMHC_REPLACE_AFTER: "soon",
+          CMHC_REPLACE_COOLDOWN: "1x",
+          CMHC_MAX_REPLACEMENTS_PER_CYCLE: "-1",
+          CMHC_SERVICE_OVERRIDES: "{",
         },
       }),
     );
@@ -118,8 +145,13 @@ describe("config", () => {
       "--concurrency / CMHC_CONCURRENCY",
       "--max-mutations-per-second / CMHC_MAX_MUTATIONS_PER_SECOND",
       "--state-table / CMHC_STATE_TABLE: expected a DynamoDB table name",
+      "--timeout / CMHC_TIMEOUT: must be at least 1ms",
     ]) {
       assert.ok(msg.includes(label), `missing "${label}" in:\n${msg}`);
+    }
+    // Every option was given a bad value, and each is reported, together.
+    for (const o of OPTIONS) {
+      assert.ok(msg.includes(`${o.flag} / ${o.env}: `), `${o.flag} not reported in:\n${msg}`);
     }
   });
 
@@ -226,6 +258,22 @@ describe("config", () => {
     });
     assert.deepEqual(c.services, ["api", "web"]);
     assert.deepEqual(c.listen, { host: "127.0.0.1", port: 0 });
+    const v6 = parseConfig({ flags: { namespace: "n", listen: "[::1]:9091" } });
+    assert.deepEqual(v6.listen, { host: "::1", port: 9091 });
+    for (const bad of ["nowhere", ":9090", "::9090", "h:70000", "h:", "a b:1"]) {
+      assert.match(
+        problems(() => parseConfig({ flags: { namespace: "n", listen: bad } })),
+        /--listen \/ CMHC_LISTEN: expected host:port/,
+        bad,
+      );
+    }
+  });
+
+  it("treats an empty flag as a value to check, not as unset", () => {
+    assert.match(
+      problems(() => parseConfig({ flags: { namespace: "n", checkPath: "" } })),
+      /--check-path \/ CMHC_CHECK_PATH/,
+    );
   });
 
   it("round-trips settings through the environment the Pulumi component will set", () => {
@@ -253,6 +301,8 @@ describe("config", () => {
       () => toEnvironment({ bogus: "1" } as Settings),
       /unknown checker setting "bogus"/,
     );
+    // An empty variable reads as unset, so it would not mean what the setting says.
+    assert.throws(() => toEnvironment({ checkPath: "" }), /"checkPath" is empty/);
   });
 
   it("documents one default per option, and parses them all", () => {
@@ -284,10 +334,16 @@ describe("config", () => {
     const c = parseConfig({ flags, env: { CMHC_TIMEOUT: "3s" } });
     assert.equal(c.defaults.check.timeoutMs, 3000);
     assert.equal(c.defaults.check.path, "/p");
-    for (const o of OPTIONS)
-      assert.ok(
-        cmd.options.some((x) => x.long === o.flag),
-        o.flag,
-      );
+    for (const o of OPTIONS) {
+      const opt = cmd.options.find((x) => x.long === o.flag);
+      assert.ok(opt, o.flag);
+      assert.equal(opt.attributeName(), o.key, "commander's name must be the settings key");
+      assert.equal(opt.defaultValue, undefined, `${o.flag}: commander must not default`);
+      assert.ok(opt.required, `${o.flag} takes a value`);
+    }
+    const help = cmd.helpInformation();
+    assert.match(help, /--check-path <path>/);
+    assert.match(help, /env CMHC_CHECK_PATH, default \/health/);
+    assert.match(help, /env CMHC_NAMESPACE\]/);
   });
 });

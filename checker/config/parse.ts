@@ -235,6 +235,8 @@ export function toEnvironment(settings: Settings): Record<string, string> {
   for (const [key, value] of Object.entries(settings)) {
     const o = OPTIONS.find((x) => x.key === key);
     if (!o) throw new Error(`unknown checker setting "${key}"`);
+    // parseConfig reads an empty variable as unset, so "" would silently become the default.
+    if (value === "") throw new Error(`checker setting "${key}" is empty; omit it instead`);
     if (value !== undefined) env[o.env] = value;
   }
   return env;

@@ -35,10 +35,18 @@ export function positiveNumber(text: string): number {
   return check(numberText.pipe(z.number().positive()), text, "a number above 0");
 }
 
+/** Node.js fires longer timers at once (TimeoutOverflowWarning), which would spin the loop. */
+const MAX_DURATION_MS = 596 * 3_600_000;
+
 export function duration(minMs: number) {
   return (text: string): number => {
     const ms = parseDuration(text);
     if (ms < minMs) throw new Error(`must be at least ${minMs}ms, got ${JSON.stringify(text)}`);
+    if (ms > MAX_DURATION_MS) {
+      throw new Error(
+        `must be at most 596h (the longest Node.js timer), got ${JSON.stringify(text)}`,
+      );
+    }
     return ms;
   };
 }
@@ -92,7 +100,8 @@ export function nameList(text: string): string[] {
 }
 
 export function listen(text: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(text.trim());
+  // An IPv6 host must be bracketed, so the last colon is always the port separator.
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d+)$/.exec(text.trim());
   const portNumber = m ? Number(m[2]) : NaN;
   if (!m || !m[1] || portNumber > 65535) {
     throw new Error(`expected host:port like 0.0.0.0:9090, got ${JSON.stringify(text)}`);
