@@ -327,6 +327,23 @@ describe("runSpread", () => {
     assert.equal(offsetOf("x", 0.5), 0);
   });
 
+  it("counts offsets from the origin: a late start keeps the period and starts passed items at once", async () => {
+    const v = virtual();
+    const origin = v.now();
+    await v.sleep(3000); // the cycle's reads took 3 s
+    const startedAt = new Map<string, number>();
+    await runSpread(
+      keys(100),
+      { keyOf: (k) => k, spreadMs: 8000, concurrency: 1000, sleep: v.sleep, now: v.now, origin },
+      async (k) => void startedAt.set(k, v.now()),
+    );
+    for (const k of keys(100)) {
+      const offset = offsetOf(k, 8000);
+      assert.equal(startedAt.get(k), Math.max(3000, offset), k);
+    }
+    assert.ok(Math.max(...startedAt.values()) < 8000, "the last start stays within the spread");
+  });
+
   it("never exceeds the concurrency limit, and runs every item", async () => {
     for (const [concurrency, spreadMs] of [
       [4, 0],

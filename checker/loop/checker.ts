@@ -14,13 +14,14 @@ import {
   type ProbeResult,
   type ProbeTarget,
   type ServiceObservation,
+  type ServicePolicy,
   type TaskLookup,
 } from "../domain/types";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { ActionRecord, StatusBook } from "../observability/status";
 import { ecsServiceKey, plan } from "../plan/planner";
-import { describeTask, isGoingAway } from "../plan/task-signals";
+import { describeTask } from "../plan/task-signals";
 import type {
   CloudMapPort,
   Clock,
@@ -35,7 +36,7 @@ import { runSpread } from "../probe/schedule";
 import { Executor, RateLimiter } from "./executor";
 import { LeaseKeeper } from "./lease-keeper";
 import { StoreHealth } from "./store-health";
-import { fullPassMs, TaskStateCache } from "./task-cache";
+import { fullPassMs, TaskStateCache, type TaskRead } from "./task-cache";
 import { NamespaceReader, type ServiceSnapshot } from "./reader";
 
 export interface CheckerDeps {
@@ -83,11 +84,25 @@ export interface CycleReport {
 /** ECS task IDs: 32 hex digits, or a UUID for tasks from older ECS accounts. */
 const TASK_ID = /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-interface Observed {
-  readonly service: ServiceObservation;
+/** One service's instances this cycle, before ECS state and probes are in. */
+interface Listed {
+  readonly snap: ServiceSnapshot;
   readonly check: CheckSpec;
-  readonly targets: ReadonlyMap<string, ProbeTarget & { ok: true }>;
+  readonly policy: ServicePolicy;
+  readonly instances: readonly ListedInstance[];
 }
+
+interface ListedInstance {
+  readonly key: string;
+  readonly record: InstanceRecord;
+  readonly registered: boolean;
+  /** ECS cluster of its task: from the ECS service behind it, or classic `ECS_CLUSTER_NAME`. */
+  readonly cluster: string | undefined;
+  /** Its ID is an ECS task ID in a known cluster, so DescribeTasks can answer for it. */
+  readonly ecsTask: boolean;
+  readonly target: ProbeTarget;
+}
+
 /** Leave this share of the interval free after the last probe starts, for its timeout and acting. */
 const SPREAD_SHARE = 0.8;
 
@@ -186,14 +201,11 @@ export class Checker {
     // The holder loads records once, on taking the lease; a standby follows them every cycle,
     // so it keeps probing what the holder took out and its /status stays warm.
     if ((await this.leaseKeeper.renew()) || !this.leaseKeeper.mayAct()) await this.syncRecords();
-    const snapshots = await this.reader.read();
-    const tasks = await this.describeTasks(snapshots);
-    const observations = this.observe(snapshots, tasks, started);
-    const probes = await this.probe(observations, signal);
-    const services = observations.map((s) => ({
-      ...s.service,
-      instances: s.service.instances.map((o) => ({ ...o, probe: probes.get(o.key) })),
-    }));
+    const listed = (await this.reader.read()).map((snap) => this.list(snap));
+    // ECS answers while the probes run: task state is needed to decide, not to probe.
+    const tasks = await this.readTasks(listed);
+    const probes = await this.probe(listed, tasks.goingAway, started, signal);
+    const services = this.observe(listed, await tasks.lookups, probes, started);
     const result = plan({
       now: clock.now(),
       services,
@@ -268,82 +280,108 @@ export class Checker {
     };
   }
 
-  /** Every instance to consider: those listed, plus those the checker took out itself. */
-  private records(snap: ServiceSnapshot): Array<{ record: InstanceRecord; registered: boolean }> {
-    const listed = new Set(snap.instances.map((i) => i.instanceId));
-    const out = snap.instances.map((record) => ({ record, registered: true }));
+  /** Every instance to consider (those listed, plus those the checker took out itself), with
+   * where to probe it. */
+  private list(snap: ServiceSnapshot): Listed {
+    const { check, policy } = serviceSettings(this.deps.config, snap.info.name);
+    const entry = (record: InstanceRecord, registered: boolean): ListedInstance => {
+      const cluster = snap.info.ecsService?.cluster ?? record.attributes["ECS_CLUSTER_NAME"];
+      return {
+        key: instanceKey(snap.info.id, record.instanceId),
+        record,
+        registered,
+        cluster,
+        ecsTask: cluster !== undefined && TASK_ID.test(record.instanceId),
+        target: probeTarget(record.attributes, check),
+      };
+    };
+    const listed = new Set<string>();
+    const instances = snap.instances.map((record) => {
+      listed.add(record.instanceId);
+      return entry(record, true);
+    });
     for (const st of this.state.values()) {
       if (st.serviceId !== snap.info.id || listed.has(st.instanceId)) continue;
-      out.push({
-        record: { serviceId: st.serviceId, instanceId: st.instanceId, attributes: st.attributes },
-        registered: false,
-      });
+      const record = {
+        serviceId: st.serviceId,
+        instanceId: st.instanceId,
+        attributes: st.attributes,
+      };
+      instances.push(entry(record, false));
     }
-    return out;
+    return { snap, check, policy, instances };
   }
 
-  private async describeTasks(
-    snapshots: readonly ServiceSnapshot[],
-  ): Promise<Map<string, TaskLookup>> {
+  /** Starts the cycle's ECS read; its lookups never reject (a failure leaves tasks unavailable). */
+  private async readTasks(listed: readonly Listed[]): Promise<TaskRead> {
     const refs: TaskRef[] = [];
-    for (const snap of snapshots) {
-      for (const { record } of this.records(snap)) {
-        const cluster = clusterOf(snap, record);
-        if (cluster && TASK_ID.test(record.instanceId))
-          refs.push({ cluster, taskId: record.instanceId });
+    for (const { instances } of listed) {
+      for (const i of instances) {
+        if (i.ecsTask) refs.push({ cluster: i.cluster!, taskId: i.record.instanceId });
       }
     }
-    if (refs.length === 0) return new Map();
+    const unavailable = (err: unknown): TaskRead => {
+      this.deps.logger.warn(
+        { err: describeAwsError(err) },
+        "DescribeTasks failed; ECS state unavailable",
+      );
+      return { goingAway: () => false, lookups: Promise.resolve(new Map()) };
+    };
+    if (refs.length === 0) return { goingAway: () => false, lookups: Promise.resolve(new Map()) };
     // A task is steady when its instance is healthy and in rotation in our view.
     const unsteady = new Set<string>();
     for (const st of this.state.values()) {
       if (st.verdict !== "healthy" || !st.inRotation) unsteady.add(st.instanceId);
     }
     try {
-      return await this.taskCache.read(refs, (taskId) => !unsteady.has(taskId));
+      const read = await this.taskCache.start(refs, (taskId) => !unsteady.has(taskId));
+      // Handled at once, so a failure while the probes run is never an unhandled rejection.
+      return {
+        goingAway: read.goingAway,
+        lookups: read.lookups.catch((err: unknown) => unavailable(err).lookups),
+      };
     } catch (err) {
-      this.deps.logger.warn(
-        { err: describeAwsError(err) },
-        "DescribeTasks failed; ECS state unavailable",
-      );
-      return new Map();
+      return unavailable(err);
     }
   }
 
   private observe(
-    snapshots: readonly ServiceSnapshot[],
+    listed: readonly Listed[],
     tasks: ReadonlyMap<string, TaskLookup>,
+    probes: ReadonlyMap<string, ProbeResult>,
     now: number,
-  ): Observed[] {
-    return snapshots.map((snap) => {
-      const { check, policy } = serviceSettings(this.deps.config, snap.info.name);
-      const targets = new Map<string, ProbeTarget & { ok: true }>();
-      const instances: InstanceObservation[] = this.records(snap).map(({ record, registered }) => {
-        const key = instanceKey(snap.info.id, record.instanceId);
-        const cluster = clusterOf(snap, record);
+  ): ServiceObservation[] {
+    return listed.map(({ snap, policy, instances }) => ({
+      service: snap.info,
+      policy,
+      instances: instances.map((i): InstanceObservation => {
         let task: TaskLookup;
-        if (!cluster) task = { kind: "not-ecs" };
-        else if (!TASK_ID.test(record.instanceId)) task = { kind: "missing" };
-        else task = tasks.get(record.instanceId) ?? { kind: "unavailable" };
-        const target = probeTarget(record.attributes, check);
-        if (target.ok) targets.set(key, target);
+        if (i.cluster === undefined) task = { kind: "not-ecs" };
+        else if (!i.ecsTask) task = { kind: "missing" };
+        else task = tasks.get(i.record.instanceId) ?? { kind: "unavailable" };
         return {
-          key,
-          record,
-          registered,
-          customStatus: snap.info.customHealth ? snap.statuses.get(record.instanceId) : undefined,
+          key: i.key,
+          record: i.record,
+          registered: i.registered,
+          customStatus: snap.info.customHealth ? snap.statuses.get(i.record.instanceId) : undefined,
           task,
-          probe: undefined,
-          problem: target.ok ? undefined : target.problem,
-          observedAt: registered ? snap.listedAt : now,
+          probe: probes.get(i.key),
+          problem: i.target.ok ? undefined : i.target.problem,
+          observedAt: i.registered ? snap.listedAt : now,
         };
-      });
-      return { service: { service: snap.info, policy, instances }, check, targets };
-    });
+      }),
+    }));
   }
 
+  /**
+   * Probes every well-formed instance whose task is not known to be going away, each at its
+   * stable offset from the cycle's start, so the last probe starts early enough to finish (and
+   * be acted on) within the interval however long the reads took.
+   */
   private async probe(
-    observed: readonly Observed[],
+    listed: readonly Listed[],
+    goingAway: (taskId: string) => boolean,
+    started: number,
     signal?: AbortSignal,
   ): Promise<Map<string, ProbeResult>> {
     const { config, prober, clock, metrics } = this.deps;
@@ -355,12 +393,11 @@ export class Checker {
     };
     const items: Item[] = [];
     let maxTimeout = 0;
-    for (const { service, check, targets } of observed) {
+    for (const { snap, check, instances } of listed) {
       maxTimeout = Math.max(maxTimeout, check.timeoutMs);
-      for (const o of service.instances) {
-        const target = targets.get(o.key);
-        if (!target || o.problem !== undefined || isGoingAway(o.task)) continue;
-        items.push({ key: o.key, service: service.service.name, check, target });
+      for (const i of instances) {
+        if (!i.target.ok || (i.ecsTask && goingAway(i.record.instanceId))) continue;
+        items.push({ key: i.key, service: snap.info.name, check, target: i.target });
       }
     }
     const results = await runSpread(
@@ -371,6 +408,7 @@ export class Checker {
         concurrency: config.concurrency,
         sleep: (ms, s) => clock.sleep(ms, s),
         now: () => clock.now(),
+        origin: started,
         signal,
         seed: this.reader.namespace.id,
       },
@@ -494,10 +532,6 @@ export class Checker {
     status.lastCycleCompletedAt = clock.now();
     status.lastError = undefined;
   }
-}
-
-function clusterOf(snap: ServiceSnapshot, record: InstanceRecord): string | undefined {
-  return snap.info.ecsService?.cluster ?? record.attributes["ECS_CLUSTER_NAME"];
 }
 
 function address(attributes: Readonly<Record<string, string>>): string | undefined {

@@ -6,6 +6,7 @@
 
 import type { TaskLookup } from "../domain/types";
 import type { Clock, EcsPort, TaskRef } from "../ports";
+import { isGoingAway } from "../plan/task-signals";
 import { offsetOf } from "../probe/schedule";
 
 interface Entry {
@@ -37,6 +38,14 @@ export class TaskStateCache {
     refs: readonly TaskRef[],
     steady: (taskId: string) => boolean,
   ): Promise<Map<string, TaskLookup>> {
+    return (await this.start(refs, steady)).lookups;
+  }
+
+  /**
+   * Lists the going-away tasks and starts describing the due ones without waiting for them, so
+   * the cycle probes while ECS answers: a slow DescribeTasks then costs no reaction time.
+   */
+  async start(refs: readonly TaskRef[], steady: (taskId: string) => boolean): Promise<TaskRead> {
     const now = this.clock.now();
     const goingAway = await this.ecs.listGoingAway([...new Set(refs.map((r) => r.cluster))]);
     const due = refs.filter((r) => {
@@ -50,10 +59,22 @@ export class TaskStateCache {
       return !running || !steady(r.taskId) || now - e.at >= age;
     });
     this.skipped = refs.length - due.length;
-    const fresh =
-      due.length > 0 ? await this.ecs.describeTasks(due) : new Map<string, TaskLookup>();
+    const known = (taskId: string): boolean => {
+      const cached = this.entries.get(taskId)?.lookup;
+      return goingAway?.has(taskId) === true || (cached !== undefined && isGoingAway(cached));
+    };
+    const described =
+      due.length > 0 ? this.ecs.describeTasks(due) : Promise.resolve(new Map<string, TaskLookup>());
+    return { goingAway: known, lookups: described.then((fresh) => this.merge(refs, fresh, now)) };
+  }
+
+  private merge(
+    refs: readonly TaskRef[],
+    fresh: ReadonlyMap<string, TaskLookup>,
+    at: number,
+  ): Map<string, TaskLookup> {
     for (const [id, lookup] of fresh) {
-      if (lookup.kind !== "unavailable") this.entries.set(id, { lookup, at: now });
+      if (lookup.kind !== "unavailable") this.entries.set(id, { lookup, at });
     }
     const out = new Map<string, TaskLookup>();
     const wanted = new Set<string>();
@@ -65,4 +86,12 @@ export class TaskStateCache {
     for (const id of this.entries.keys()) if (!wanted.has(id)) this.entries.delete(id);
     return out;
   }
+}
+
+/** A cycle's task-state read in flight. */
+export interface TaskRead {
+  /** Known to be going away already (ListTasks, or the cached state): not worth a probe. */
+  goingAway(taskId: string): boolean;
+  /** Every ref's state once DescribeTasks has answered (cached state where it was not due). */
+  readonly lookups: Promise<Map<string, TaskLookup>>;
 }

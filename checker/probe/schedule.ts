@@ -16,6 +16,11 @@ export interface SpreadOptions<T> {
    * time is what was slept (exact for a fake `sleep`; a real one drifts by the slot waits).
    */
   now?: () => number;
+  /**
+   * When offsets count from (on the `now` clock); default the call. A cycle passes its own
+   * start, so its probes keep their period and an item whose offset has passed starts at once.
+   */
+  origin?: number;
   signal?: AbortSignal;
   /** Mixed into the hash so different namespaces (or checkers) do not line up. */
   seed?: string;
@@ -75,7 +80,7 @@ export async function runSpread<T, R>(
   };
 
   const now = opts.now;
-  const t0 = now?.() ?? 0;
+  const t0 = opts.origin ?? now?.() ?? 0;
   let slept = 0;
   for (const { item, key, at } of queue) {
     if (aborted()) break;

@@ -60,15 +60,27 @@ function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-export async function startMoto(timeoutMs = 30_000): Promise<Moto> {
-  const server = path.join(repoRoot(), ".venv", "bin", "moto_server");
+export async function startMoto(
+  opts: {
+    timeoutMs?: number;
+    /** A Python script that patches moto and starts its server (benchmarks); default stock moto. */
+    launcher?: string;
+  } = {},
+): Promise<Moto> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const bin = path.join(repoRoot(), ".venv", "bin");
+  const server = path.join(bin, "moto_server");
   if (!existsSync(server)) {
     throw new Error(`${server} not found: run \`node scripts/bootstrap-moto.mjs\` first`);
   }
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
+  const args = ["-H", "127.0.0.1", "-p", String(port)];
+  const [command, argv] = opts.launcher
+    ? [path.join(bin, "python"), [opts.launcher, ...args]]
+    : [server, args];
   // Own process group, so stop() takes any children with it; stdin a pipe we never write.
-  const child = spawn(server, ["-H", "127.0.0.1", "-p", String(port)], {
+  const child = spawn(command, argv, {
     // moto reports this runningCount (and a COMPLETED rollout when it covers desiredCount) for
     // every ECS service created while it runs: the replacement brakes are tested against it.
     env: {

@@ -1,0 +1,135 @@
+// The checker's own cost, with no emulator: the real Checker, planner and prober against
+// in-memory Cloud Map and ECS ports and loopback targets served by another process. This is
+// what to profile (`node --cpu-prof dist/bench/core.js ...`) when a scale run is late, since
+// the scale runs mix in moto's time. Prints CPU per probe, cycle time and peak RSS.
+
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { writeHeapSnapshot } from "node:v8";
+import { Command } from "commander";
+import { systemClock } from "../checker/clock";
+import { parseConfig } from "../checker/config";
+import { Checker } from "../checker/loop/checker";
+import { createLogger } from "../checker/observability/logger";
+import { Metrics } from "../checker/observability/metrics";
+import { StatusBook } from "../checker/observability/status";
+import { NetProber } from "../checker/probe";
+import { LocalLease } from "../checker/state/local-lease";
+import { MemoryStateStore } from "../checker/state/memory-store";
+import { MEMORY_NAMESPACE, memoryNamespace } from "../test/support/memory-ports";
+import { addressOf } from "./farm";
+
+interface Options {
+  instances: string;
+  interval: string;
+  cycles: string;
+  protocol: string;
+  fakeProbes?: boolean;
+}
+
+async function startFarmProcess(): Promise<{
+  port: number;
+  requests(): Promise<number>;
+  stop(): void;
+}> {
+  const child = spawn(process.execPath, [path.join(__dirname, "farm-process.js")], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => String((await lines.next()).value);
+  const port = Number(await next());
+  return {
+    port,
+    requests: async () => {
+      child.stdin!.write("?\n");
+      return Number(await next());
+    },
+    stop: () => void child.stdin!.end(),
+  };
+}
+
+async function main(o: Options): Promise<void> {
+  const count = Number(o.instances);
+  const farm = await startFarmProcess();
+  const config = parseConfig({
+    flags: {
+      namespace: MEMORY_NAMESPACE.name,
+      interval: o.interval,
+      startupGrace: "0s",
+      checkProtocol: o.protocol,
+      logLevel: "warn",
+    },
+    env: {},
+  });
+  const metrics = new Metrics();
+  const { cloudMap, ecs } = memoryNamespace({ count, port: farm.port, addressOf });
+  const checker = await Checker.create({
+    config,
+    cloudMap,
+    ecs,
+    // --fake-probes: every probe passes at once, so what is left is the checker's bookkeeping.
+    prober: o.fakeProbes
+      ? { probe: async () => ({ ok: true, detail: "HTTP 200", latencyMs: 0, at: Date.now() }) }
+      : new NetProber(systemClock),
+    clock: systemClock,
+    store: new MemoryStateStore(),
+    lease: new LocalLease("bench"),
+    logger: createLogger("warn", "stderr"),
+    metrics,
+    status: new StatusBook(config.intervalMs, systemClock.now()),
+  });
+  const log = (s: string): void => void process.stdout.write(`${s}\n`);
+  log(
+    `${count} instances, interval ${o.interval}, ${o.protocol}, concurrency ${config.concurrency}`,
+  );
+  log("cycle  duration  late  probed  failed  cpu(ms)  cpu/probe(ms)  rss(MiB)  farm req");
+  let next = Date.now();
+  for (let c = 0; c < Number(o.cycles); c++) {
+    const cpu0 = process.cpuUsage();
+    const req0 = await farm.requests();
+    const report = await checker.runCycle();
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const probed = report.probeStats.probed;
+    log(
+      [
+        String(c).padStart(5),
+        `${(report.durationMs / 1000).toFixed(2)}s`.padStart(9),
+        String(report.durationMs > config.intervalMs).padStart(5),
+        String(probed).padStart(7),
+        String(report.probeStats.failed).padStart(7),
+        cpuMs.toFixed(0).padStart(8),
+        (probed > 0 ? cpuMs / probed : 0).toFixed(3).padStart(14),
+        (process.memoryUsage().rss / 2 ** 20).toFixed(0).padStart(9) +
+          ` heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}/${(process.memoryUsage().heapTotal / 2 ** 20).toFixed(0)} ext ${(process.memoryUsage().external / 2 ** 20).toFixed(0)}`,
+        String((await farm.requests()) - req0).padStart(9),
+      ].join(" "),
+    );
+    next += config.intervalMs;
+    await systemClock.sleep(next - Date.now());
+    if (next < Date.now()) next = Date.now();
+  }
+  if (process.env["BENCH_HEAP_SNAPSHOT"]) {
+    (globalThis as { gc?: () => void }).gc?.();
+    log(`heap snapshot: ${writeHeapSnapshot(process.env["BENCH_HEAP_SNAPSHOT"])}`);
+  }
+  const peak = process.resourceUsage().maxRSS / 1024;
+  log(`peak RSS ${peak.toFixed(0)} MiB`);
+  farm.stop();
+}
+
+new Command("bench-core")
+  .description("the checker's own CPU and memory per cycle, with no emulator")
+  .option("--instances <n>", "instances in the namespace", "20000")
+  .option("--interval <duration>", "checker interval", "5s")
+  .option("--cycles <n>", "cycles to run (the first includes start-up)", "5")
+  .option("--protocol <p>", "http | https | tcp", "http")
+  .option("--fake-probes", "probes pass at once without I/O: the checker's bookkeeping alone")
+  .action((o: Options) =>
+    main(o).catch((err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    }),
+  )
+  .parse();
