@@ -8,7 +8,7 @@ import { leaseTiming } from "../checker/loop/lease-keeper";
 import { STATE_TABLE_SCHEMA } from "../checker/state/table-schema";
 import type { CloudMapHealthCheckerArgs } from "./args";
 import { checkerEnvironment } from "./checker-env";
-import { ECS_TASKS_TRUST, executionRolePolicy, taskRolePolicy } from "./iam";
+import { ecsTasksTrust, executionRolePolicy, taskRolePolicy } from "./iam";
 import { validateArgs } from "./validate";
 
 export const TYPE_TOKEN = "cloudmap-health-checker:index:CloudMapHealthChecker";
@@ -114,11 +114,13 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
       repositoryArn = repo.arn;
     }
 
-    const executionRole = new aws.iam.Role(
-      `${name}-execution`,
-      { assumeRolePolicy: JSON.stringify(ECS_TASKS_TRUST), tags },
-      parent,
-    );
+    // Both roles trust ECS tasks of the account and Region the stack deploys to, no others.
+    const assumeRolePolicy = pulumi
+      .all([partition.partition, region.region, identity.accountId])
+      .apply(([p, r, accountId]) =>
+        JSON.stringify(ecsTasksTrust({ partition: p, region: r, accountId })),
+      );
+    const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, parent);
     new aws.iam.RolePolicy(
       `${name}-execution`,
       {
@@ -132,11 +134,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
       parent,
     );
 
-    const taskRole = new aws.iam.Role(
-      `${name}-task`,
-      { assumeRolePolicy: JSON.stringify(ECS_TASKS_TRUST), tags },
-      parent,
-    );
+    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, parent);
     new aws.iam.RolePolicy(
       `${name}-task`,
       {

@@ -161,13 +161,29 @@ export function executionRolePolicy(p: ExecutionPolicyInput): PolicyDocument {
   };
 }
 
-export const ECS_TASKS_TRUST: PolicyDocument = {
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Principal: { Service: "ecs-tasks.amazonaws.com" },
-      Action: "sts:AssumeRole",
-    },
-  ],
-};
+export interface TrustInput {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+}
+
+/**
+ * Lets ECS tasks assume the role, and only for tasks of this account and Region: the
+ * confused-deputy guard AWS recommends for `ecs-tasks.amazonaws.com` trust policies.
+ */
+export function ecsTasksTrust(p: TrustInput): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "ecs-tasks.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": p.accountId },
+          ArnLike: { "aws:SourceArn": `arn:${p.partition}:ecs:${p.region}:${p.accountId}:*` },
+        },
+      },
+    ],
+  };
+}

@@ -1,3 +1,3 @@
 export { CloudMapHealthChecker, TYPE_TOKEN, ecrRepositoryArn } from "./health-checker";
 export type { CloudMapHealthCheckerArgs, CheckerSettings, ServiceOverride } from "./args";
-export { taskRolePolicy, executionRolePolicy } from "./iam";
+export { taskRolePolicy, executionRolePolicy, ecsTasksTrust } from "./iam";

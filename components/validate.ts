@@ -12,6 +12,9 @@ const FARGATE_MEMORY: Record<number, readonly [number, number]> = {
   16384: [32768, 122880],
 };
 
+// Fargate's runtime platforms; the stack program passes config strings through unchecked.
+const ARCHITECTURES: readonly string[] = ["ARM64", "X86_64"];
+
 const LOG_RETENTION = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
   3653,
@@ -67,6 +70,12 @@ export function validateArgs(args: CloudMapHealthCheckerArgs): void {
   } else if (memory < range[0] || memory > range[1]) {
     problems.push(
       `\`memory\`: ${memory} MiB does not fit \`cpu\` ${cpu}; use ${range[0]}-${range[1]} MiB`,
+    );
+  }
+  const architecture: unknown = args.architecture ?? "ARM64";
+  if (typeof architecture !== "string" || !ARCHITECTURES.includes(architecture)) {
+    problems.push(
+      `\`architecture\`: ${JSON.stringify(architecture)} is not a Fargate CPU architecture; use ${ARCHITECTURES.join(" or ")} (upper case)`,
     );
   }
   const retention = args.logRetentionInDays ?? 30;

@@ -248,6 +248,30 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     );
   });
 
+  it("lets only ECS tasks of this account and Region assume its roles (confused-deputy guard)", async () => {
+    const c = await make();
+    for (const role of ["execution", "task"]) {
+      const trust = JSON.parse(
+        String(c.one("aws:iam/role:Role", role).inputs["assumeRolePolicy"]),
+      ) as { Statement: Array<Record<string, unknown>> };
+      assert.deepEqual(
+        trust.Statement,
+        [
+          {
+            Effect: "Allow",
+            Principal: { Service: "ecs-tasks.amazonaws.com" },
+            Action: "sts:AssumeRole",
+            Condition: {
+              StringEquals: { "aws:SourceAccount": ACCOUNT },
+              ArnLike: { "aws:SourceArn": `arn:aws:ecs:${REGION}:${ACCOUNT}:*` },
+            },
+          },
+        ],
+        `${role} role trust policy`,
+      );
+    }
+  });
+
   it("scopes the state table grant to a given table, and creates none", async () => {
     const c = await make({ stateTableName: "shared-state" });
     assert.equal(c.children.filter((r) => r.type === "aws:dynamodb/table:Table").length, 0);
@@ -426,6 +450,11 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     assert.match(attempt({ cpu: 300 }), /`cpu`: 300 is not a Fargate size/);
     assert.match(attempt({ memory: 8192 }), /`memory`: 8192 MiB does not fit `cpu` 256/);
     assert.match(attempt({ logRetentionInDays: 10 }), /`logRetentionInDays`: 10/);
+    // Stack config passes strings through unchecked: AWS would only refuse this at deploy time.
+    assert.match(
+      attempt({ architecture: "arm64" as Args["architecture"] }),
+      /`architecture`: "arm64" is not a Fargate CPU architecture; use ARM64 or X86_64/,
+    );
     assert.match(
       attempt({ interval: "1s", timeout: "2s" }),
       /`timeout`: must be below the interval/,

@@ -158,20 +158,46 @@ describe("replace action (planner)", () => {
     const plans = sim.steps(12);
     // One goes out (and is replaced); the last one stays in rotation and is never stopped.
     const stopped = plans.flatMap(stops);
-    assert.equal(stopped.length, 1);
-    const kept = sim.services[0]!.instances.find((i) => i.id !== stopped[0])!;
-    assert.ok(!stopped.includes(kept.id));
+    assert.deepEqual(stopped, ["api-0"]);
+    // From the cycle it turns unhealthy (the 3rd) on, the last-instance rule keeps api-1 in.
+    for (const p of plans.slice(2)) assert.deepEqual(holds(p, "last-instance"), ["api-1"]);
+    assert.ok(
+      plans.every((p) => p.actions.every((a) => a.instanceId !== "api-1")),
+      "api-1 is neither taken out nor replaced",
+    );
+  });
+
+  it("applies the percentage cap to replacements too", () => {
+    const sim = world({ n: 4 });
+    sim.global = { ...sim.global, degradedMinInstances: 100 };
+    for (const i of sim.services[0]!.instances.slice(0, 3)) i.probeOk = false;
+    const plans = sim.steps(12);
+    // 50 % of 4: api-0 and api-1 go out and api-0 is replaced (api-1 waits out the cooldown);
+    // api-2, kept in rotation by the cap, is never stopped however long it fails.
+    assert.deepEqual(plans.flatMap(stops), ["api-0"]);
+    for (const p of plans.slice(2)) assert.deepEqual(holds(p, "max-unhealthy-percent"), ["api-2"]);
+    assert.ok(plans.every((p) => p.actions.every((a) => a.instanceId !== "api-2")));
   });
 
   it("holds replacements while the checker is degraded", () => {
     const sim = world({ n: 6 });
     for (const i of sim.services[0]!.instances.slice(0, 5)) i.probeOk = false;
     sim.global = { ...sim.global, degradedMinInstances: 100 };
-    sim.steps(3); // api-0.. removed within the cap (3 of 6)
+    sim.steps(3); // api-0..api-2 removed within the cap (3 of 6)
     sim.global = { ...sim.global, degradedMinInstances: 5 };
     const plans = sim.steps(8);
     assert.equal(plans.flatMap(stops).length, 0);
     assert.ok(plans.every((p) => p.degraded));
+    // Due for replacement from +7s (unhealthy at +2s, replace-after 5s): each held as degraded.
+    const replacementHolds = (p: Plan): string[] =>
+      p.holds
+        .filter((h) => h.rule === "degraded" && /not replacing/.test(h.detail))
+        .map((h) => h.instanceId)
+        .sort();
+    assert.deepEqual(replacementHolds(plans[3]!), [], "not yet due at +6s");
+    for (const p of plans.slice(4)) {
+      assert.deepEqual(replacementHolds(p), ["api-0", "api-1", "api-2"]);
+    }
   });
 
   it("observe mode reports the replacement it would make and stops nothing", () => {

@@ -28,6 +28,8 @@ import { discoverAll } from "../programs/rollout/discovery-run";
 import type { DiscoveredNamespace } from "../programs/rollout/types";
 import { runCli } from "./support/cli-process";
 import { moto } from "./support/root-hooks";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 const ME = "123456789012";
@@ -166,6 +168,25 @@ describe("rollout discovery against moto", function () {
     const split = await b.namespace("split.local");
     await b.ecsService(split, "a", net.subnet, net.sg);
     await b.ecsService(split, "b", await b.otherVpcSubnet(), net.sg);
+    // ECS's tag alone (no "Managed by" description): a Service Connect namespace, placement unknown.
+    const tagged = await b.namespace("tagged.local");
+    await b.sd.send(
+      new CreateServiceCommand({
+        Name: "tagged",
+        NamespaceId: tagged,
+        Type: "HTTP",
+        Tags: [{ Key: "AmazonECSManaged", Value: "true" }],
+      }),
+    );
+    const other = await b.namespace("othertag.local");
+    await b.sd.send(
+      new CreateServiceCommand({
+        Name: "x",
+        NamespaceId: other,
+        Type: "HTTP",
+        Tags: [{ Key: "AmazonECSManaged", Value: "false" }],
+      }),
+    );
     // Account OTHER, us-east-1 (through the role): one Service Connect namespace.
     const c = await new Place(OTHER, "us-east-1").init();
     const cnet = await c.defaultNetwork();
@@ -185,6 +206,7 @@ describe("rollout discovery against moto", function () {
   it("finds Service Connect namespaces only, in every account and Region", () => {
     assert.deepEqual(found.map((n) => `${n.accountId} ${n.region} ${n.namespaceName}`).sort(), [
       `${ME} eu-west-1 split.local`,
+      `${ME} eu-west-1 tagged.local`,
       `${ME} us-east-1 shop.local`,
       `${OTHER} us-east-1 billing.local`,
     ]);
@@ -199,12 +221,19 @@ describe("rollout discovery against moto", function () {
       targetSecurityGroupIds: [expected.sg],
       clusterArns: [`arn:aws:ecs:us-east-1:${ME}:cluster/prod`],
       ports: [8080],
+      servicePorts: { orders: [8080], payments: [8080] },
     });
     assert.equal(shop.ecsServices.length, 2);
     const billing = found.find((n) => n.namespaceName === "billing.local")!;
     assert.deepEqual(billing.placement?.clusterArns, [
       `arn:aws:ecs:us-east-1:${OTHER}:cluster/prod`,
     ]);
+  });
+
+  it("finds a namespace by ECS's tag alone, and reports that its placement is unknown", () => {
+    const tagged = found.find((n) => n.namespaceName === "tagged.local")!;
+    assert.equal(tagged.placement, undefined);
+    assert.match(tagged.problem!, /AmazonECSManaged.*placement unknown/);
   });
 
   it("reports a namespace spread over two VPCs instead of planning it", () => {
@@ -274,11 +303,12 @@ describe("rollout discovery against moto", function () {
       out.stacks.map((s) => [s.name, s.action]),
       [
         [`cmhc-${ME}-eu-west-1-split.local`, "skip"],
+        [`cmhc-${ME}-eu-west-1-tagged.local`, "skip"],
         [`cmhc-${ME}-us-east-1-shop.local`, "create"],
         [`cmhc-${OTHER}-us-east-1-billing.local`, "create"],
       ],
     );
-    const billing = out.stacks[2]!;
+    const billing = out.stacks[3]!;
     assert.equal(billing.config["aws:allowedAccountIds"], JSON.stringify([OTHER]));
     assert.match(
       billing.config["aws:assumeRoles"]!,
@@ -287,9 +317,33 @@ describe("rollout discovery against moto", function () {
     assert.equal(billing.config["cloudmap-health-checker:interval"], "5s");
     assert.equal(billing.config["cloudmap-health-checker:namespaceId"], billing.namespaceId);
     assert.equal(
-      out.stacks[1]!.config["aws:assumeRoles"],
+      out.stacks[2]!.config["aws:assumeRoles"],
       undefined,
       "no role in the caller's own account",
     );
+  });
+
+  it("`plan` refuses a bad checker setting, from a flag or the config file, naming it", async () => {
+    const cli = path.resolve(__dirname, "../programs/rollout/cli.js");
+    const env = { NODE_NO_WARNINGS: "1", PULUMI_BACKEND_URL: "" };
+    const flag = await runCli(["--regions", "us-east-1", "--interval", "5x"], env, 60_000, [
+      cli,
+      "plan",
+    ]);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /--interval/);
+    const dir = mkdtempSync(path.join(tmpdir(), "cmhc-rollout-test-"));
+    const file = path.join(dir, "rollout.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ namespaces: { "shop.local": { unhealthyThreshold: 0 } } }),
+    );
+    const fromFile = await runCli(["--regions", "us-east-1", "--config-file", file], env, 60_000, [
+      cli,
+      "plan",
+    ]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(fromFile.code, 2);
+    assert.match(fromFile.stderr, /namespaces\.shop\.local: .*`unhealthyThreshold`/s);
   });
 });

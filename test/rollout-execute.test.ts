@@ -11,9 +11,12 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { fileBackendStacks } from "../programs/rollout/existing";
 import { executePlan, listStacks } from "../programs/rollout/execute";
 import { planRollout } from "../programs/rollout/plan";
 import type { DiscoveredNamespace } from "../programs/rollout/types";
@@ -41,6 +44,7 @@ function ns(accountId: string, name: string): DiscoveredNamespace {
       targetSecurityGroupIds: [],
       clusterArns: [`arn:aws:ecs:eu-west-1:${accountId}:cluster/prod`],
       ports: [],
+      servicePorts: {},
     },
     problem: undefined,
   };
@@ -99,6 +103,7 @@ describe("rollout execution (Automation SDK + stand-in pulumi)", function () {
         prune: true,
         settings: { interval: "5s" },
         perNamespace: {},
+        toolVersion: "0.0.0-test",
       },
     });
     process.env["STANDIN_STACKS"] = JSON.stringify([
@@ -196,6 +201,7 @@ describe("rollout execution (Automation SDK + stand-in pulumi)", function () {
         prune: false,
         settings: {},
         perNamespace: {},
+        toolVersion: "0.0.0-test",
       },
     });
     const results = await executePlan(plan, "preview", {
@@ -222,8 +228,87 @@ describe("rollout execution (Automation SDK + stand-in pulumi)", function () {
     );
   });
 
-  it("lists existing stacks through the CLI", async () => {
-    process.env["STANDIN_STACKS"] = JSON.stringify(["cmhc-a", "cmhc-b"]);
-    assert.deepEqual(await listStacks(root), [{ name: "cmhc-a" }, { name: "cmhc-b" }]);
+  it("lists existing stacks through the CLI, with the fingerprint each exports", async () => {
+    process.env["STANDIN_STACKS"] = JSON.stringify(["cmhc-b", "cmhc-a"]);
+    process.env["STANDIN_OUTPUTS"] = JSON.stringify({
+      "cmhc-a": { rolloutFingerprint: "abc", serviceArn: "arn:x" },
+    });
+    assert.deepEqual(await listStacks(root), [
+      { name: "cmhc-a", fingerprint: "abc" },
+      { name: "cmhc-b" },
+    ]);
+  });
+
+  it("runs nothing for a stack already deployed with its fingerprint, and exports it on up", async () => {
+    const options = {
+      stackPrefix: "cmhc",
+      namespaces: undefined,
+      prune: false,
+      settings: { image: "img:1" },
+      perNamespace: {},
+      toolVersion: "0.0.0-test",
+    };
+    const targets = [{ accountId: A, region: "eu-west-1", roleArn: undefined }];
+    const fresh = planRollout({ discovered: [ns(A, "same")], existing: [], targets, options });
+    const print = fresh.stacks[0]!.fingerprint!;
+    const plan = planRollout({
+      discovered: [ns(A, "same"), ns(A, "changed")],
+      existing: [
+        { name: `cmhc-${A}-eu-west-1-same`, fingerprint: print },
+        { name: `cmhc-${A}-eu-west-1-changed`, fingerprint: "stale" },
+      ],
+      targets,
+      options,
+    });
+    process.env["STANDIN_STACKS"] = JSON.stringify([
+      `cmhc-${A}-eu-west-1-same`,
+      `cmhc-${A}-eu-west-1-changed`,
+    ]);
+    const results = await executePlan(plan, "up", {
+      concurrency: 2,
+      pulumiRoot: root,
+      log: () => undefined,
+    });
+    assert.deepEqual(
+      results.map((r) => [r.stack, r.result]),
+      [
+        [`cmhc-${A}-eu-west-1-changed`, "succeeded"],
+        [`cmhc-${A}-eu-west-1-same`, "skipped"],
+      ],
+    );
+    const touched = calls().filter((c) => c.args.includes(`cmhc-${A}-eu-west-1-same`));
+    assert.deepEqual(touched, [], "the no-op stack is never selected");
+  });
+
+  it("reads each stack's fingerprint from a file backend without the CLI", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "cmhc-backend-"));
+    const stacks = path.join(dir, ".pulumi", "stacks", "cloudmap-health-checker");
+    mkdirSync(stacks, { recursive: true });
+    const checkpoint = (outputs: Record<string, unknown>) =>
+      JSON.stringify({
+        version: 3,
+        checkpoint: {
+          latest: {
+            resources: [
+              { type: "pulumi:providers:aws", outputs: {} },
+              { type: "pulumi:pulumi:Stack", outputs },
+            ],
+          },
+        },
+      });
+    writeFileSync(path.join(stacks, "cmhc-a.json"), checkpoint({ rolloutFingerprint: "abc" }));
+    writeFileSync(path.join(stacks, "cmhc-b.json.gz"), gzipSync(checkpoint({ serviceArn: "x" })));
+    writeFileSync(path.join(stacks, "cmhc-c.json"), "{not json");
+    writeFileSync(path.join(stacks, "cmhc-a.json.bak"), "backup");
+    try {
+      assert.deepEqual(fileBackendStacks(`file://${dir}`), [
+        { name: "cmhc-a", fingerprint: "abc" },
+        { name: "cmhc-b" },
+        { name: "cmhc-c" },
+      ]);
+      assert.equal(fileBackendStacks("s3://bucket"), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

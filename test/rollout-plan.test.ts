@@ -1,5 +1,10 @@
 import { strict as assert } from "node:assert";
-import { planRollout, stackName, type RolloutOptions } from "../programs/rollout/plan";
+import {
+  planRollout,
+  stackName,
+  type ExistingStack,
+  type RolloutOptions,
+} from "../programs/rollout/plan";
 import type { DiscoveredNamespace, Target } from "../programs/rollout/types";
 
 const A = "111111111111";
@@ -23,6 +28,7 @@ function ns(
       targetSecurityGroupIds: ["sg-app"],
       clusterArns: [`arn:aws:ecs:${region}:${accountId}:cluster/prod`],
       ports: [8080],
+      servicePorts: { api: [8080] },
     },
     problem: undefined,
     ...extra,
@@ -41,6 +47,7 @@ const OPTIONS: RolloutOptions = {
   prune: false,
   settings: {},
   perNamespace: {},
+  toolVersion: "1.0.0",
 };
 
 describe("rollout planner", () => {
@@ -98,31 +105,91 @@ describe("rollout planner", () => {
     assert.equal(plan.stacks[0]!.config["aws:allowedAccountIds"], JSON.stringify([A]));
   });
 
-  it("updates an existing stack, and leaves one whose config is already right alone", () => {
+  it("updates an existing stack, and leaves one deployed with the same fingerprint alone", () => {
     const d = ns(A, "eu-west-1", "x");
-    const first = planRollout({ discovered: [d], existing: [], targets, options: OPTIONS })
+    const pinned: RolloutOptions = { ...OPTIONS, settings: { image: "img:1" } };
+    const first = planRollout({ discovered: [d], existing: [], targets, options: pinned })
       .stacks[0]!;
-    const update = planRollout({
-      discovered: [d],
-      existing: [{ name: first.name }],
+    assert.equal(first.action, "create");
+    assert.match(first.fingerprint!, /^[0-9a-f]{64}$/);
+    const plan = (existing: ExistingStack[], options: RolloutOptions) =>
+      planRollout({ discovered: [d], existing, targets, options }).stacks[0]!;
+    // A stack that exports no fingerprint (deployed by hand, or by a failed update): update.
+    assert.equal(plan([{ name: first.name }], pinned).action, "update");
+    const deployed = [{ name: first.name, fingerprint: first.fingerprint! }];
+    assert.equal(plan(deployed, pinned).action, "no-op");
+    // A change of setting, or of this tool's version, changes the fingerprint.
+    assert.equal(
+      plan(deployed, { ...pinned, settings: { image: "img:1", interval: "20s" } }).action,
+      "update",
+    );
+    assert.equal(plan(deployed, { ...pinned, toolVersion: "1.0.1" }).action, "update");
+    // With no pinned image the component builds from source, which no fingerprint covers.
+    const unpinned = plan([], OPTIONS);
+    const again = plan([{ name: unpinned.name, fingerprint: unpinned.fingerprint! }], OPTIONS);
+    assert.equal(again.action, "update");
+    assert.match(again.reason!, /image is built from source/);
+  });
+
+  it("gives namespaces of the same name (private DNS in two VPCs) distinct stack names", () => {
+    const one = ns(A, "eu-west-1", "svc.local", { namespaceId: "ns-aaaa1111" });
+    const two = ns(A, "eu-west-1", "svc.local", { namespaceId: "ns-bbbb2222" });
+    const plan = planRollout({ discovered: [two, one], existing: [], targets, options: OPTIONS });
+    assert.deepEqual(
+      plan.stacks.map((s) => [s.name, s.namespaceId]),
+      [
+        [`cmhc-${A}-eu-west-1-svc.local-ns-aaaa1111`, "ns-aaaa1111"],
+        [`cmhc-${A}-eu-west-1-svc.local-ns-bbbb2222`, "ns-bbbb2222"],
+      ],
+    );
+    assert.match(plan.stacks[0]!.reason!, /same name/);
+    // A stack of the plain name from before the second namespace appeared is not pruned.
+    const pruned = planRollout({
+      discovered: [one, two],
+      existing: [{ name: `cmhc-${A}-eu-west-1-svc.local` }],
       targets,
-      options: OPTIONS,
+      options: { ...OPTIONS, prune: true },
     });
-    assert.equal(update.stacks[0]!.action, "update");
-    const same = planRollout({
-      discovered: [d],
-      existing: [{ name: first.name, config: first.config }],
+    assert.ok(pruned.stacks.every((s) => s.action !== "destroy"));
+  });
+
+  it("with a namespace filter, prunes only the stacks the filter names", () => {
+    const existing = [{ name: `cmhc-${A}-eu-west-1-gone` }, { name: `cmhc-${A}-eu-west-1-other` }];
+    const plan = planRollout({
+      discovered: [],
+      existing,
       targets,
-      options: OPTIONS,
+      options: { ...OPTIONS, prune: true, namespaces: ["gone"] },
     });
-    assert.equal(same.stacks[0]!.action, "no-op");
-    const changed = planRollout({
-      discovered: [d],
-      existing: [{ name: first.name, config: first.config }],
-      targets,
-      options: { ...OPTIONS, settings: { interval: "20s" } },
+    assert.deepEqual(
+      plan.stacks.map((s) => [s.name, s.action]),
+      [[`cmhc-${A}-eu-west-1-gone`, "destroy"]],
+    );
+  });
+
+  it("admits on the tasks' groups exactly the ports the checker will probe", () => {
+    const d = ns(A, "eu-west-1", "x", {
+      placement: {
+        vpcId: "vpc-1",
+        subnetIds: ["subnet-1"],
+        targetSecurityGroupIds: ["sg-app"],
+        clusterArns: [`arn:aws:ecs:eu-west-1:${A}:cluster/prod`],
+        ports: [8080, 9090, 7000],
+        servicePorts: { api: [8080], web: [9090], batch: [7000] },
+      },
     });
-    assert.equal(changed.stacks[0]!.action, "update");
+    const ports = (settings: RolloutOptions["settings"]): unknown =>
+      JSON.parse(
+        planRollout({ discovered: [d], existing: [], targets, options: { ...OPTIONS, settings } })
+          .stacks[0]!.config["cloudmap-health-checker:targetPorts"]!,
+      );
+    assert.deepEqual(ports({}), [7000, 8080, 9090]);
+    // A common check port replaces every instance port.
+    assert.deepEqual(ports({ checkPort: 8081 }), [8081]);
+    // A service's own check port replaces its instance port; the others keep theirs.
+    assert.deepEqual(ports({ serviceOverrides: { web: { checkPort: 9091 } } }), [7000, 8080, 9091]);
+    // Services outside the allow-list are never probed, so never admitted.
+    assert.deepEqual(ports({ services: ["api"] }), [8080]);
   });
 
   it("prunes stacks of vanished namespaces only with --prune, and never where discovery failed", () => {

@@ -100,6 +100,24 @@ describe("stack program (mocks + setAllConfig)", function () {
       childrenOf("inline").filter((r) => r.type === "aws:ecs/service:Service").length,
       1,
     );
+    assert.equal(outputs["rolloutFingerprint"], undefined, "no fingerprint unless given one");
+  });
+
+  it("exports the rollout's fingerprint once the checker is in place", async () => {
+    setConfig({ ...required, name: "printed" });
+    const { inlineProgram } = await import("../programs/rollout/execute");
+    const outputs = await inlineProgram("f".repeat(64));
+    assert.equal(
+      await valueOf(outputs["rolloutFingerprint"] as pulumi.Output<string>),
+      "f".repeat(64),
+    );
+    await settle();
+  });
+
+  it("refuses an architecture Fargate does not know before anything is deployed", async () => {
+    const { createStack } = await import("../programs/stack");
+    setConfig({ ...required, name: "arch", architecture: "arm64" });
+    assert.throws(() => createStack(), /`architecture`: "arm64" is not a Fargate CPU architecture/);
   });
 
   it("fails with Pulumi's clear error when required config is missing", async () => {

@@ -248,31 +248,35 @@ export class Checker {
     metrics.lastCycle.set(clock.now() / 1000);
     this.updateStatus(services, started, durationMs, result, records.length);
     logger.debug({ durationMs, ...result.probeStats, actions: records.length }, "cycle done");
+    const state = this.state;
     return {
       namespace: this.reader.namespace,
       startedAt: new Date(started).toISOString(),
       durationMs,
       degraded: result.degraded,
       probeStats: result.probeStats,
-      services: services.map((s) => ({
-        id: s.service.id,
-        name: s.service.name,
-        customHealth: s.service.customHealth,
-        ecsService: s.service.ecsService?.arn,
-        instances: s.instances.map((o) => {
-          const st = this.state.get(o.key);
-          return {
-            instanceId: o.record.instanceId,
-            address: address(o.record.attributes),
-            registered: o.registered,
-            task: describeTask(o.task),
-            probe: o.probe,
-            problem: o.problem,
-            verdict: st?.verdict,
-            inRotation: st?.inRotation,
-          };
-        }),
-      })),
+      // A getter, so `run` (which drops the report) never builds this per-instance list.
+      get services() {
+        return services.map((s) => ({
+          id: s.service.id,
+          name: s.service.name,
+          customHealth: s.service.customHealth,
+          ecsService: s.service.ecsService?.arn,
+          instances: s.instances.map((o) => {
+            const st = state.get(o.key);
+            return {
+              instanceId: o.record.instanceId,
+              address: address(o.record.attributes),
+              registered: o.registered,
+              task: describeTask(o.task),
+              probe: o.probe,
+              problem: o.problem,
+              verdict: st?.verdict,
+              inRotation: st?.inRotation,
+            };
+          }),
+        }));
+      },
       actions: records,
       holds: result.holds,
       skips: result.skips,
@@ -489,35 +493,55 @@ export class Checker {
     actions: number,
   ): void {
     const { status, metrics, config, clock } = this.deps;
-    metrics.instances.reset();
-    const instances = [];
+    // One gauge update per label set, not one per instance.
+    const counts = new Map<
+      string,
+      { service: string; verdict: string; in_rotation: string; n: number }
+    >();
     for (const s of services) {
       for (const o of s.instances) {
         const st = this.state.get(o.key);
         if (!st) continue;
-        metrics.instances.inc({
-          service: s.service.name,
-          verdict: st.verdict,
-          in_rotation: String(st.inRotation),
-        });
-        instances.push({
-          service: s.service.name,
-          instanceId: st.instanceId,
-          address: address(st.attributes),
-          verdict: st.verdict,
-          inRotation: st.inRotation,
-          removedByChecker: st.removedByChecker,
-          removalReason: st.removalReason,
-          consecutiveFailures: st.consecutiveFailures,
-          consecutiveSuccesses: st.consecutiveSuccesses,
-          task: describeTask(o.task),
-          lastProbe: st.lastProbe,
-        });
+        const id = `${s.service.name}\0${st.verdict}\0${st.inRotation}`;
+        const c = counts.get(id);
+        if (c) c.n++;
+        else
+          counts.set(id, {
+            service: s.service.name,
+            verdict: st.verdict,
+            in_rotation: String(st.inRotation),
+            n: 1,
+          });
       }
     }
+    metrics.instances.reset();
+    for (const { n, ...labels } of counts.values()) metrics.instances.set(labels, n);
+    const state = this.state;
+    status.showInstances(() =>
+      services.flatMap((s) =>
+        s.instances.flatMap((o) => {
+          const st = state.get(o.key);
+          if (!st) return [];
+          return [
+            {
+              service: s.service.name,
+              instanceId: st.instanceId,
+              address: address(st.attributes),
+              verdict: st.verdict,
+              inRotation: st.inRotation,
+              removedByChecker: st.removedByChecker,
+              removalReason: st.removalReason,
+              consecutiveFailures: st.consecutiveFailures,
+              consecutiveSuccesses: st.consecutiveSuccesses,
+              task: describeTask(o.task),
+              lastProbe: st.lastProbe,
+            },
+          ];
+        }),
+      ),
+    );
     const late = durationMs > config.intervalMs;
     metrics.cycles.inc({ result: result.degraded ? "degraded" : late ? "late" : "ok" });
-    status.instances = instances;
     status.lastCycle = {
       startedAt: new Date(started).toISOString(),
       durationMs,

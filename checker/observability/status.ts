@@ -52,13 +52,25 @@ export class StatusBook {
   storeError: string | undefined;
   lease:
     { holder: string | undefined; mine: boolean; expiresAt: string; ownerId: string } | undefined;
-  instances: InstanceStatus[] = [];
+  /** Builds the instance list when /status asks, not every cycle: it is large and rarely read. */
+  private instancesOf: () => InstanceStatus[] = () => [];
   readonly recentActions: ActionRecord[] = [];
 
   constructor(
     private readonly intervalMs: number,
     private readonly startedAt: number,
   ) {}
+
+  /** Every instance's state as of the last cycle. */
+  get instances(): InstanceStatus[] {
+    return this.instancesOf();
+  }
+
+  /** Sets how to list the last cycle's instances; built once, on first read. */
+  showInstances(build: () => InstanceStatus[]): void {
+    let built: InstanceStatus[] | undefined;
+    this.instancesOf = () => (built ??= build());
+  }
 
   recordAction(record: ActionRecord): void {
     this.recentActions.push(record);

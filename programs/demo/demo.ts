@@ -1,6 +1,7 @@
 // `npm run demo`: the real checker CLI against a small Service Connect world in moto (the AWS
 // emulator) with real HTTP targets on loopback, through a scripted sequence of failures.
-// `--ci` prints the timeline only. Exit code 0 only when every expected event happened.
+// `--ci`, or stdout that is not a terminal, prints the timeline only. Exit code 0 only when
+// every expected event happened.
 //
 // The emulator, the world builder and the loopback targets are the test suite's own kit.
 
@@ -12,7 +13,13 @@ import { startHttpTarget, type HttpTarget } from "../../test/support/targets";
 import { World, type WorldService } from "../../test/support/world";
 import { colour, formatEntry, renderFrame, type InstanceRow, type TimelineEntry } from "./view";
 
-const CI = process.argv.includes("--ci");
+// The live view redraws with ANSI screen control, which only a terminal understands: into a
+// pipe or a file, print the timeline as --ci does.
+const CI_FLAG = process.argv.includes("--ci");
+const LIVE = !CI_FLAG && process.stdout.isTTY === true;
+if (!LIVE && !CI_FLAG) {
+  process.stderr.write("demo: stdout is not a terminal, so no live view: printing the timeline\n");
+}
 const CLI = path.resolve(__dirname, "../../checker/cli.js");
 const INTERVAL_S = 1;
 const THRESHOLD = 2;
@@ -44,7 +51,7 @@ let failures = 0;
 function note(text: string, tone: TimelineEntry["tone"]): void {
   const entry = { at: Date.now(), text, tone };
   timeline.push(entry);
-  if (CI) process.stdout.write(`${formatEntry(entry, start)}\n`);
+  if (!LIVE) process.stdout.write(`${formatEntry(entry, start)}\n`);
 }
 
 function onLog(line: string): void {
@@ -165,7 +172,7 @@ async function main(): Promise<void> {
   const statusUrl = `http://127.0.0.1:${port}/status`;
   const timer = setInterval(() => {
     void poll(statusUrl).then(() => {
-      if (!CI) process.stdout.write(`\x1b[H\x1b[J${renderFrame(rows, timeline, start)}\n`);
+      if (LIVE) process.stdout.write(`\x1b[H\x1b[J${renderFrame(rows, timeline, start)}\n`);
     });
   }, 250);
   cleanups.push(() => clearInterval(timer));
@@ -257,7 +264,7 @@ async function main(): Promise<void> {
   );
   await sleep(1500);
   await poll(statusUrl);
-  if (!CI) process.stdout.write(`\x1b[H\x1b[J${renderFrame(rows, timeline, start)}\n`);
+  if (LIVE) process.stdout.write(`\x1b[H\x1b[J${renderFrame(rows, timeline, start)}\n`);
 
   const actions = events.filter((e) =>
     /^(deregister|re-register|set custom|replace task)/.test(e.msg),

@@ -48,22 +48,50 @@ function state(r: InstanceRow): string {
   return r.verdict === "healthy" ? colour.green("IN     ") : colour.yellow("IN/FAIL");
 }
 
-/** One frame: tables per service, then the last timeline entries. */
+export interface FrameSize {
+  readonly columns: number;
+  readonly rows: number;
+}
+
+const TIMELINE_MAX = 12;
+const TIMELINE_MIN = 3;
+const COLUMNS = "  instance   address              state    last probe            latency";
+
+/**
+ * One frame: tables per service, then the last timeline entries. It never takes more than
+ * `rows - 1` lines (the trailing newline takes the last), so it redraws in place instead of
+ * scrolling: fewer timeline entries first, then compact tables, then a cut.
+ */
 export function renderFrame(
   rows: readonly InstanceRow[],
   timeline: readonly TimelineEntry[],
   start: number,
+  size: FrameSize = { columns: process.stdout.columns || 80, rows: process.stdout.rows || 0 },
 ): string {
-  const lines: string[] = [
-    colour.bold("cloudmap-health-checker demo") + colour.dim("  (Ctrl-C to stop)"),
-    "",
+  const budget = size.rows > 1 ? size.rows - 1 : Infinity;
+  let tables = serviceTables(rows, false);
+  // Title + tables + timeline heading, and at least a few entries: else compact the tables.
+  if (2 + tables.length + 1 + TIMELINE_MIN > budget) tables = serviceTables(rows, true);
+  const head = [colour.bold("cloudmap-health-checker demo") + colour.dim("  (Ctrl-C to stop)")];
+  if (tables.length + 3 + TIMELINE_MIN <= budget) head.push("");
+  const room = Math.max(0, Math.min(TIMELINE_MAX, budget - head.length - tables.length - 1));
+  const width = Math.min(size.columns, 120) - 2;
+  const lines = [
+    ...head,
+    ...tables,
+    colour.bold("timeline"),
+    ...(room > 0 ? timeline.slice(-room) : []).map((e) => `  ${formatEntry(e, start, width)}`),
   ];
+  return lines.slice(0, budget).join("\n");
+}
+
+/** Per service: name, column heading, instances, blank line; compact: one heading, no blanks. */
+function serviceTables(rows: readonly InstanceRow[], compact: boolean): string[] {
+  const lines: string[] = compact ? [colour.dim(COLUMNS)] : [];
   const services = [...new Set(rows.map((r) => r.service))].sort();
   for (const svc of services) {
     lines.push(colour.bold(svc));
-    lines.push(
-      colour.dim("  instance   address              state    last probe            latency"),
-    );
+    if (!compact) lines.push(colour.dim(COLUMNS));
     const ofService = rows
       .filter((x) => x.service === svc)
       .sort((a, b) => (a.address ?? "").localeCompare(b.address ?? "", "en", { numeric: true }));
@@ -77,10 +105,7 @@ export function renderFrame(
         }  ${latency.padStart(7)}`,
       );
     }
-    lines.push("");
+    if (!compact) lines.push("");
   }
-  lines.push(colour.bold("timeline"));
-  const width = Math.min(process.stdout.columns || 80, 120) - 2;
-  for (const e of timeline.slice(-12)) lines.push(`  ${formatEntry(e, start, width)}`);
-  return lines.join("\n");
+  return lines;
 }

@@ -3,13 +3,16 @@
 // accounts and Regions. `plan` discovers and prints; preview/up/destroy run the plan.
 
 import { readFileSync } from "node:fs";
-import { Command, Option } from "commander";
+import path from "node:path";
+import { Command } from "commander";
+import { checkerEnvironment } from "../../components/checker-env";
 import { currentAccount, targets } from "./aws";
 import { discoverAll, type DiscoveryResult } from "./discovery-run";
 import { fileBackendStacks } from "./existing";
 import { executePlan, listStacks, type Operation } from "./execute";
 import { planRollout, type RolloutOptions, type RolloutPlan, type StackSettings } from "./plan";
 import { printPlan, printSummary } from "./report";
+import { addSettingOptions, settingsFromFlags } from "./settings";
 
 interface CliOptions {
   regions?: string;
@@ -23,18 +26,11 @@ interface CliOptions {
   configFile?: string;
   pulumiRoot?: string;
   image?: string;
-  interval?: string;
-  timeout?: string;
-  checkProtocol?: StackSettings["checkProtocol"];
-  checkPath?: string;
-  checkPort?: string;
-  expectedStatus?: string;
-  unhealthyThreshold?: string;
-  healthyThreshold?: string;
-  action?: StackSettings["action"];
-  maxUnhealthyPercent?: string;
   desiredCount?: string;
   stateTableName?: string;
+  clusterArn?: string;
+  /** Checker settings, as addSettingOptions names them. */
+  [setting: string]: unknown;
 }
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -42,28 +38,54 @@ const list = (s: string | undefined): string[] | undefined =>
     ?.split(",")
     .map((x) => x.trim())
     .filter(Boolean);
-const num = (s: string | undefined): number | undefined =>
-  s === undefined ? undefined : Number(s);
+
+/** The tool's version: part of every stack's fingerprint, so an upgrade updates each stack. */
+function toolVersion(): string {
+  const pkg = JSON.parse(
+    readFileSync(path.resolve(__dirname, "../../../package.json"), "utf8"),
+  ) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 /** Settings for every stack: the config file's `settings`, then flags. */
 function settingsFrom(o: CliOptions, file: ConfigFile): StackSettings {
+  let desiredCount: number | undefined;
+  if (o.desiredCount !== undefined) {
+    desiredCount = Number(o.desiredCount);
+    if (!Number.isInteger(desiredCount) || desiredCount < 1)
+      throw new Error(`--desired-count: expected an integer >= 1, got ${o.desiredCount}`);
+  }
   const flags: StackSettings = {
+    ...settingsFromFlags(o),
     image: o.image,
-    interval: o.interval,
-    timeout: o.timeout,
-    checkProtocol: o.checkProtocol,
-    checkPath: o.checkPath,
-    checkPort: num(o.checkPort),
-    expectedStatus: o.expectedStatus,
-    unhealthyThreshold: num(o.unhealthyThreshold),
-    healthyThreshold: num(o.healthyThreshold),
-    action: o.action,
-    maxUnhealthyPercent: num(o.maxUnhealthyPercent),
-    desiredCount: num(o.desiredCount),
+    desiredCount,
     stateTableName: o.stateTableName,
+    clusterArn: o.clusterArn,
   };
   const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
   return { ...file.settings, ...defined };
+}
+
+/**
+ * Checks every stack's settings with the checker's own parser, before any stack is touched:
+ * a bad value in the config file fails `plan` with the namespace and the setting named.
+ */
+function validateSettings(settings: StackSettings, file: ConfigFile): void {
+  const problems: string[] = [];
+  const check = (where: string, s: StackSettings): void => {
+    try {
+      checkerEnvironment(s, 8080);
+    } catch (err) {
+      problems.push(`${where}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  check("settings", settings);
+  for (const [ns, own] of Object.entries(file.namespaces ?? {})) {
+    check(`namespaces.${ns}`, { ...settings, ...own });
+  }
+  if (problems.length > 0) throw new Error(problems.join("\n"));
 }
 
 interface ConfigFile {
@@ -87,6 +109,9 @@ async function buildPlan(
   existingFromPulumi: boolean,
 ): Promise<{ plan: RolloutPlan; discovery: DiscoveryResult }> {
   const file = readConfigFile(o.configFile);
+  // Settings first: a typo fails before any AWS call.
+  const settings = settingsFrom(o, file);
+  validateSettings(settings, file);
   const regions = list(o.regions) ?? [
     process.env["AWS_REGION"] ?? process.env["AWS_DEFAULT_REGION"] ?? "",
   ];
@@ -107,14 +132,15 @@ async function buildPlan(
   );
   const discovery = await discoverAll(all, concurrency);
   const existing = existingFromPulumi
-    ? await listStacks(o.pulumiRoot)
+    ? await listStacks(o.pulumiRoot, concurrency)
     : (fileBackendStacks(process.env["PULUMI_BACKEND_URL"]) ?? []);
   const options: RolloutOptions = {
     stackPrefix: o.stackPrefix,
     namespaces: list(o.namespaces),
     prune: o.prune ?? false,
-    settings: settingsFrom(o, file),
+    settings,
     perNamespace: file.namespaces ?? {},
+    toolVersion: toolVersion(),
   };
   return {
     plan: planRollout({
@@ -128,6 +154,7 @@ async function buildPlan(
 }
 
 function addOptions(cmd: Command): Command {
+  addSettingOptions(cmd);
   return cmd
     .option("--regions <list>", "comma-separated Regions (default: the SDK's Region)")
     .option(
@@ -149,26 +176,8 @@ function addOptions(cmd: Command): Command {
     )
     .option("--pulumi-root <dir>", "directory holding bin/pulumi (default: pulumi on PATH)")
     .option("--image <uri>", "prebuilt checker image for every stack")
-    .option("--interval <duration>", "checker interval")
-    .option("--timeout <duration>", "probe timeout")
-    .addOption(
-      new Option("--check-protocol <p>", "probe protocol").choices(["http", "https", "tcp"]),
-    )
-    .option("--check-path <path>", "HTTP(S) path")
-    .option("--check-port <port>", "port to probe")
-    .option("--expected-status <codes>", "healthy HTTP statuses")
-    .option("--unhealthy-threshold <n>", "failures before removal")
-    .option("--healthy-threshold <n>", "successes before return")
-    .addOption(
-      new Option("--action <a>", "checker action").choices([
-        "auto",
-        "deregister",
-        "custom-status",
-        "observe",
-      ]),
-    )
-    .option("--max-unhealthy-percent <n>", "removal cap per service")
     .option("--desired-count <n>", "checker replicas per namespace")
+    .option("--cluster-arn <arn>", "an existing ECS cluster to run every checker in")
     .option("--state-table-name <name>", "an existing state table for every stack");
 }
 

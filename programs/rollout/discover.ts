@@ -10,9 +10,11 @@ import {
 } from "@aws-sdk/client-ecs";
 import {
   ListNamespacesCommand,
+  ListTagsForResourceCommand,
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
 import { SdkCloudMap } from "../../checker/aws/cloudmap";
+import type { ServiceInfo } from "../../checker/domain/types";
 import type { DiscoveredNamespace, Placement } from "./types";
 
 export interface DiscoveryClients {
@@ -38,23 +40,35 @@ export async function discoverNamespaces(
   const clusterDefaults = await namespacesNamedByClusters(clients.ecs);
   const out: DiscoveredNamespace[] = [];
   for (const ns of namespaces) {
-    const services = await cloudMap.listServices(ns.id);
-    const managed = services.filter((s) => s.ecsService !== undefined);
+    const managed: ServiceInfo[] = [];
+    for (const s of await cloudMap.listServices(ns.id)) {
+      // The description already says so for Service Connect's services: tags only otherwise.
+      if (s.ecsService || (await taggedEcsManaged(clients.serviceDiscovery, s.arn))) {
+        managed.push(s);
+      }
+    }
     const named = clusterDefaults.has(ns.arn) || clusterDefaults.has(ns.name);
     if (managed.length === 0 && !named) continue; // not a Service Connect namespace
-    const ecsServices = [...new Set(managed.map((s) => s.ecsService!.arn))];
-    const ports = new Set<number>();
+    const ecsServices = [
+      ...new Set(managed.flatMap((s) => (s.ecsService ? [s.ecsService.arn] : []))),
+    ];
+    const servicePorts: Record<string, number[]> = {};
     for (const s of managed) {
+      const ports = new Set<number>();
       for (const i of await cloudMap.listInstances(s.id)) {
         const port = Number(i.attributes["AWS_INSTANCE_PORT"]);
         if (Number.isInteger(port) && port > 0) ports.add(port);
       }
+      servicePorts[s.name] = [...ports].sort((a, b) => a - b);
     }
-    const { placement, problem } = await place(
-      clients,
-      ecsServices,
-      [...ports].sort((a, b) => a - b),
-    );
+    const { placement, problem } =
+      ecsServices.length === 0 && managed.length > 0
+        ? {
+            placement: undefined,
+            problem:
+              "ECS manages its services (tag AmazonECSManaged) but none names its ECS service in its description: placement unknown",
+          }
+        : await place(clients, ecsServices, servicePorts);
     out.push({
       accountId,
       region,
@@ -66,6 +80,18 @@ export async function discoverNamespaces(
     });
   }
   return out;
+}
+
+/** `AmazonECSManaged=true`, the tag ECS puts on the Cloud Map services it creates. */
+async function taggedEcsManaged(sd: ServiceDiscoveryClient, arn: string): Promise<boolean> {
+  const out = await sd
+    .send(new ListTagsForResourceCommand({ ResourceARN: arn }))
+    .catch((err: Error) => {
+      // Deleted since it was listed: not part of this pass.
+      if (err.name === "ResourceNotFoundException") return { Tags: [] };
+      throw err;
+    });
+  return (out.Tags ?? []).some((t) => t.Key === "AmazonECSManaged" && t.Value === "true");
 }
 
 async function listNamespaces(
@@ -107,7 +133,7 @@ async function namespacesNamedByClusters(ecs: ECSClient): Promise<Set<string>> {
 async function place(
   clients: DiscoveryClients,
   ecsServices: readonly string[],
-  ports: number[],
+  servicePorts: Record<string, number[]>,
 ): Promise<{ placement: Placement | undefined; problem: string | undefined }> {
   const byCluster = new Map<string, string[]>();
   for (const arn of ecsServices) {
@@ -154,7 +180,8 @@ async function place(
       subnetIds,
       targetSecurityGroupIds: [...groups].sort(),
       clusterArns: [...byCluster.keys()].sort(),
-      ports,
+      ports: [...new Set(Object.values(servicePorts).flat())].sort((a, b) => a - b),
+      servicePorts,
     },
     problem: undefined,
   };

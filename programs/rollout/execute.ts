@@ -14,11 +14,14 @@ import {
   type ConfigMap,
   type LocalWorkspaceOptions,
   type OpMap,
+  type OutputMap,
 } from "@pulumi/pulumi/automation";
+import * as pulumi from "@pulumi/pulumi";
 import { createStack } from "../stack";
 import { pool } from "../../checker/util/pool";
 import { PROJECT } from "./existing";
 import type { ExistingStack, PlannedStack, RolloutPlan } from "./plan";
+import { FINGERPRINT_OUTPUT } from "./stack-config";
 
 export type Operation = "preview" | "up" | "destroy";
 
@@ -31,8 +34,12 @@ export interface StackResult {
   readonly error?: string;
 }
 
-/** The inline program: exactly what Pulumi.yaml's program does, from the stack's config. */
-export async function inlineProgram(): Promise<Record<string, unknown>> {
+/**
+ * The inline program: exactly what Pulumi.yaml's program does, from the stack's config. With a
+ * fingerprint it also exports it, resolved only once the checker's service is in place, so a
+ * failed update never records a config as deployed.
+ */
+export async function inlineProgram(fingerprint?: string): Promise<Record<string, unknown>> {
   const c = createStack();
   return {
     serviceArn: c.serviceArn,
@@ -40,6 +47,13 @@ export async function inlineProgram(): Promise<Record<string, unknown>> {
     securityGroupId: c.securityGroupId,
     logGroupName: c.logGroupName,
     stateTableName: c.stateTableName,
+    ...(fingerprint
+      ? {
+          [FINGERPRINT_OUTPUT]: pulumi
+            .all([c.serviceArn, c.securityGroupId, c.stateTableName])
+            .apply(() => fingerprint),
+        }
+      : {}),
   };
 }
 
@@ -61,12 +75,23 @@ function workspaceOptions(cmd: PulumiCommand, workDir: string): LocalWorkspaceOp
   };
 }
 
-export async function listStacks(pulumiRoot: string | undefined): Promise<ExistingStack[]> {
+/** Existing stacks with the fingerprint each was last deployed with (`stack output`). */
+export async function listStacks(
+  pulumiRoot: string | undefined,
+  concurrency = 4,
+): Promise<ExistingStack[]> {
   const cmd = await pulumiCommand(pulumiRoot);
   const dir = mkdtempSync(path.join(tmpdir(), "cmhc-rollout-"));
   try {
     const ws = await LocalWorkspace.create(workspaceOptions(cmd, dir));
-    return (await ws.listStacks()).map((s) => ({ name: s.name }));
+    const out: ExistingStack[] = [];
+    // `stack output --stack` reads without selecting, so one work directory serves them all.
+    await pool(await ws.listStacks(), concurrency, async (s) => {
+      const outputs = await ws.stackOutputs(s.name).catch(() => ({}) as OutputMap);
+      const print = outputs[FINGERPRINT_OUTPUT]?.value as unknown;
+      out.push({ name: s.name, ...(typeof print === "string" ? { fingerprint: print } : {}) });
+    });
+    return out.sort((a, b) => a.name.localeCompare(b.name));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -125,11 +150,19 @@ async function runOne(
     };
   };
   const destroying = s.action === "destroy" || operation === "destroy";
-  if (s.action === "skip") return done("skipped", {}, s.reason);
+  if (destroying && !s.exists) return done("skipped", {}, "no stack to destroy");
+  if (!destroying && s.action === "skip") return done("skipped", {}, s.reason);
+  if (!destroying && s.action === "no-op") {
+    return done("skipped", {}, "already deployed with this config");
+  }
   const workDir = mkdtempSync(path.join(tmpdir(), "cmhc-stack-"));
   try {
     log(`${s.name}: ${destroying ? "selecting" : "creating or selecting"} stack`);
-    const args = { stackName: s.name, projectName: PROJECT, program: inlineProgram };
+    const args = {
+      stackName: s.name,
+      projectName: PROJECT,
+      program: () => inlineProgram(s.fingerprint),
+    };
     const stack = destroying
       ? await LocalWorkspace.selectStack(args, workspaceOptions(cmd, workDir))
       : await LocalWorkspace.createOrSelectStack(args, workspaceOptions(cmd, workDir));

@@ -7,7 +7,10 @@ export interface Placement {
   /** The tasks' own groups: the checker's group is admitted on them. */
   readonly targetSecurityGroupIds: readonly string[];
   readonly clusterArns: readonly string[];
+  /** Instance ports (`AWS_INSTANCE_PORT`) of every ECS-managed service. */
   readonly ports: readonly number[];
+  /** The same, by Cloud Map service name: a check port set for one service replaces its own. */
+  readonly servicePorts: Readonly<Record<string, readonly number[]>>;
 }
 
 export interface DiscoveredNamespace {
