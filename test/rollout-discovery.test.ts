@@ -27,6 +27,7 @@ import { targets } from "../programs/rollout/aws";
 import { discoverAll } from "../programs/rollout/discovery-run";
 import type { DiscoveredNamespace } from "../programs/rollout/types";
 import { runCli } from "./support/cli-process";
+import { startFaultProxy, type Fault } from "./support/fault-proxy";
 import { moto } from "./support/root-hooks";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -240,6 +241,58 @@ describe("rollout discovery against moto", function () {
     const split = found.find((n) => n.namespaceName === "split.local")!;
     assert.equal(split.placement, undefined);
     assert.match(split.problem!, /span 2 VPCs/);
+  });
+
+  it("pages through namespaces and services, and backs off when throttled", async () => {
+    // moto answers ListNamespaces and ListServices in one page: the proxy cuts them into pages
+    // of one, with its own NextToken, and throttles the first calls of each.
+    const page =
+      (key: string) =>
+      (response: unknown, request: unknown): unknown => {
+        const items = ((response as Record<string, unknown[]>)[key] ?? []) as unknown[];
+        const at = Number((request as { NextToken?: string }).NextToken ?? 0);
+        return {
+          [key]: items.slice(at, at + 1),
+          ...(at + 1 < items.length ? { NextToken: String(at + 1) } : {}),
+        };
+      };
+    const proxy = await startFaultProxy(moto().endpoint);
+    const faults: Fault[] = [
+      { kind: "throttle", operations: ["ListNamespaces", "ListServices"], count: 3 },
+      { kind: "rewrite", operations: ["ListNamespaces"], rewrite: page("Namespaces") },
+      { kind: "rewrite", operations: ["ListServices"], rewrite: page("Services") },
+    ];
+    proxy.setFaults(faults);
+    const saved = process.env["AWS_ENDPOINT_URL"];
+    process.env["AWS_ENDPOINT_URL"] = proxy.endpoint;
+    try {
+      const result = await discoverAll(
+        [{ accountId: ME, region: "us-east-1", roleArn: undefined }],
+        1,
+      );
+      assert.deepEqual(result.failures, []);
+      const shop = result.namespaces.find((n) => n.namespaceName === "shop.local");
+      assert.deepEqual(
+        result.namespaces.map((n) => n.namespaceName),
+        ["shop.local"],
+      );
+      assert.deepEqual(
+        shop!.placement,
+        found.find((n) => n.namespaceName === "shop.local")!.placement,
+      );
+      const ok = (op: string): number => proxy.succeeded(op).length;
+      assert.equal(ok("ListNamespaces"), 2, "two namespaces, one a page");
+      // moto ignores ListServices' namespace filter (the product filters again): each of the
+      // two namespaces pages through all three services of the Region.
+      assert.equal(ok("ListServices"), 6);
+      assert.ok(
+        proxy.calls.some((c) => c.injected),
+        "throttled calls were retried",
+      );
+    } finally {
+      process.env["AWS_ENDPOINT_URL"] = saved;
+      await proxy.close();
+    }
   });
 
   it("isolates a failing account: the others are still discovered", async () => {
