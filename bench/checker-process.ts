@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { nodeOptions } from "../components/checker-env";
 import { freePort } from "../test/support/moto";
 
 export interface CheckerProcess {
@@ -33,6 +34,8 @@ export async function startChecker(
   const child = spawn(process.execPath, ["--no-warnings", CLI, "run"], {
     env: {
       ...process.env,
+      // As the component runs it in its default 512 MiB task.
+      NODE_OPTIONS: nodeOptions(512),
       AWS_ENDPOINT_URL: endpoint,
       CMHC_LISTEN: `127.0.0.1:${port}`,
       CMHC_LOG_LEVEL: "warn",

@@ -1,7 +1,8 @@
 // The checker's own cost, with no emulator: the real Checker, planner and prober against
 // in-memory Cloud Map and ECS ports and loopback targets served by another process. This is
 // what to profile (`node --cpu-prof dist/bench/core.js ...`) when a scale run is late, since
-// the scale runs mix in moto's time. Prints CPU per probe, cycle time and peak RSS.
+// the scale runs mix in moto's time. Prints CPU per probe, cycle time and peak RSS. Run it as
+// the component runs the checker: `node --max-old-space-size=128 dist/bench/core.js` (512 MiB).
 
 import { spawn } from "node:child_process";
 import path from "node:path";

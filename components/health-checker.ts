@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { leaseTiming } from "../checker/loop/lease-keeper";
 import { STATE_TABLE_SCHEMA } from "../checker/state/table-schema";
 import type { CloudMapHealthCheckerArgs } from "./args";
-import { checkerEnvironment } from "./checker-env";
+import { checkerEnvironment, nodeOptions } from "./checker-env";
 import { ecsTasksTrust, executionRolePolicy, taskRolePolicy } from "./iam";
 import { validateArgs } from "./validate";
 
@@ -217,7 +217,12 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     const environment = pulumi
       .all([args.namespaceId, stateTableName])
       .apply(([namespaceId, table]) =>
-        Object.entries({ ...env, CMHC_NAMESPACE: namespaceId, CMHC_STATE_TABLE: table })
+        Object.entries({
+          ...env,
+          CMHC_NAMESPACE: namespaceId,
+          CMHC_STATE_TABLE: table,
+          NODE_OPTIONS: nodeOptions(args.memory ?? 512),
+        })
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([key, value]) => ({ name: key, value })),
       );

@@ -318,9 +318,12 @@ describe("CloudMapHealthChecker component (mocks)", function () {
   it("sets an environment the checker's own parser accepts, with the checker's defaults", async () => {
     const plain = await make();
     const env = plain.env();
-    const known = new Set(OPTIONS.map((o) => o.env));
+    const known = new Set<string>(OPTIONS.map((o) => o.env));
     for (const key of Object.keys(env))
-      assert.ok(known.has(key as never), `${key} is not a checker variable`);
+      assert.ok(known.has(key) || key === "NODE_OPTIONS", `${key} is not a checker variable`);
+    // V8's heap capped at a quarter of the task's memory, so it collects before RSS grows.
+    assert.equal(env["NODE_OPTIONS"], "--max-old-space-size=128");
+
     assert.equal(env["CMHC_NAMESPACE"], "ns-abc123");
     const parsed = parseConfig({ env });
     const defaults = parseConfig({
@@ -427,6 +430,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     assert.equal(net.securityGroups[1], "sg-extra");
     assert.equal(net.assignPublicIp, true);
     assert.equal(c.one("aws:ecs/taskDefinition:TaskDefinition").inputs["cpu"], "512");
+    assert.equal(c.env()["NODE_OPTIONS"], "--max-old-space-size=256", "a quarter of 1024 MiB");
     assert.equal(c.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"], 7);
   });
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import type { CheckSpec } from "../checker/domain/types";
 import { NetProber, offsetOf, probeTarget, runSpread } from "../checker/probe";
 import {
@@ -209,11 +209,66 @@ describe("probes against real loopback servers", () => {
     assert.deepEqual([r.ok, r.detail], [false, "HTTP 503 (expected 200-399)"]);
   });
 
+  /** A raw TCP server that answers every connection with `script`, written piece by piece. */
+  const rawServer = async (
+    script: (socket: net.Socket) => void,
+  ): Promise<{ host: string; port: number; close(): Promise<void> }> => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+      script(socket);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.42.1", r));
+    return track({
+      host: "127.0.42.1",
+      port: (server.address() as AddressInfo).port,
+      close: () => {
+        for (const s of sockets) s.destroy();
+        return new Promise<void>((r) => server.close(() => r()));
+      },
+    });
+  };
+
+  it("finishes on the response's framing even when the server keeps the connection open", async () => {
+    // A server that ignores `Connection: close`: Content-Length, then chunked, never closing.
+    const sized = await rawServer((s) =>
+      s.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello"),
+    );
+    const chunked = await rawServer((s) => {
+      s.write("HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhe");
+      setTimeout(() => s.write("llo\r\n0\r\n\r\n"), 20);
+    });
+    const a = await prober.probe(sized, { ...HTTP, timeoutMs: 3000 });
+    assert.deepEqual([a.ok, a.detail], [true, "HTTP 200"]);
+    assert.ok(a.latencyMs < 1000, `done at the end of the body, not the timeout: ${a.latencyMs}`);
+    const b = await prober.probe(chunked, { ...HTTP, timeoutMs: 3000 });
+    assert.deepEqual([b.ok, b.detail], [false, "HTTP 404 (expected 200-399)"]);
+    assert.ok(b.latencyMs < 1000, `done at the last chunk: ${b.latencyMs}`);
+  });
+
+  it("reads a status line split across packets, and refuses what is not HTTP", async () => {
+    const split = await rawServer((s) => {
+      s.write("HTT");
+      setTimeout(() => s.write("P/1.1 2"), 10);
+      setTimeout(() => s.end("04 No Content\r\n\r\n"), 20);
+    });
+    const r = await prober.probe(split, HTTP);
+    assert.deepEqual([r.ok, r.detail], [true, "HTTP 204"]);
+    const ssh = await rawServer((s) => s.write("SSH-2.0-OpenSSH_9.6\r\n"));
+    const bad = await prober.probe(ssh, HTTP);
+    assert.deepEqual([bad.ok, bad.detail], [false, "not an HTTP/1.x response"]);
+    const silent = await rawServer((s) => s.end());
+    const closed = await prober.probe(silent, HTTP);
+    assert.deepEqual([closed.ok, closed.detail], [false, "connection closed before a response"]);
+  });
+
   it("reports bad input as a failed probe instead of throwing", async () => {
     const t = await http_();
     const r = await prober.probe(t, { ...HTTP, path: "/a b" });
     assert.equal(r.ok, false);
     assert.match(r.detail, /ERR_UNESCAPED_CHARACTERS/);
+    assert.equal(t.connections, 0, "no connection for a bad path");
     const bad = await prober.probe(
       { host: "127.0.0.1", port: 70000 },
       { ...HTTP, protocol: "tcp" },
