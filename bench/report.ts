@@ -32,7 +32,7 @@ export function markdown(
     "",
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}. AWS is moto (an emulator,`,
     "much slower than AWS at scale): its share of each cycle is shown apart from the checker's own time.",
-    "moto's DescribeTasks is patched for the run to find tasks by set look-up instead of a substring",
+    "moto's DescribeTasks is patched for the run to find tasks through an index instead of a substring",
     "scan of every task (same answers; bench/moto_indexed.py): unpatched, it takes seconds a call at 20,000 tasks.",
     "",
   ];

@@ -169,25 +169,21 @@ describe("rollout discovery against moto", function () {
     const split = await b.namespace("split.local");
     await b.ecsService(split, "a", net.subnet, net.sg);
     await b.ecsService(split, "b", await b.otherVpcSubnet(), net.sg);
-    // ECS's tag alone (no "Managed by" description): a Service Connect namespace, placement unknown.
-    const tagged = await b.namespace("tagged.local");
-    await b.sd.send(
-      new CreateServiceCommand({
-        Name: "tagged",
-        NamespaceId: tagged,
-        Type: "HTTP",
-        Tags: [{ Key: "AmazonECSManaged", Value: "true" }],
-      }),
-    );
-    const other = await b.namespace("othertag.local");
-    await b.sd.send(
-      new CreateServiceCommand({
-        Name: "x",
-        NamespaceId: other,
-        Type: "HTTP",
-        Tags: [{ Key: "AmazonECSManaged", Value: "false" }],
-      }),
-    );
+    // ECS's tag alone (no "Managed by" description): a Service Connect namespace, placement
+    // unknown; the same tag set to false is not.
+    for (const [namespace, value] of [
+      ["tagged.local", "true"],
+      ["othertag.local", "false"],
+    ] as const) {
+      await b.sd.send(
+        new CreateServiceCommand({
+          Name: "svc",
+          NamespaceId: await b.namespace(namespace),
+          Type: "HTTP",
+          Tags: [{ Key: "AmazonECSManaged", Value: value }],
+        }),
+      );
+    }
     // Account OTHER, us-east-1 (through the role): one Service Connect namespace.
     const c = await new Place(OTHER, "us-east-1").init();
     const cnet = await c.defaultNetwork();

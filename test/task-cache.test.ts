@@ -49,11 +49,43 @@ describe("task state cache", () => {
     clock.t = 40_000;
     ecs.goingAway = new Set();
     await cache.read(refs, steady);
-    assert.deepEqual(
-      [...ecs.described[2]!].sort(),
-      ["a", "b", "c", "d"],
-      "b is not RUNNING; the rest are due for a refresh",
-    );
+    assert.deepEqual(ecs.described[2], ["b"], "b is not RUNNING: needed to decide");
+    assert.deepEqual(ecs.described[3], ["a", "c", "d"], "the rest are due for a refresh");
+  });
+
+  it("never makes a cycle wait for a slow refresh, nor asks for it twice meanwhile", async () => {
+    const ecs = new FakeEcs();
+    const cache = new TaskStateCache(ecs, clock, 30_000);
+    clock.t = 0;
+    await cache.read(refs, steady);
+    // ECS now answers the refresh of a, b, c, d only when released.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = ecs.describeTasks.bind(ecs);
+    ecs.describeTasks = async (asked) => {
+      const answer = slow(asked); // recorded now, answered once released
+      if (asked.length === 4) await gate;
+      return answer;
+    };
+    const t = taskIn("RUNNING");
+    if (t.kind !== "task") throw new Error("unreachable");
+    ecs.state.set("a", { kind: "task", task: { ...t.task, healthStatus: "UNHEALTHY" } });
+    clock.t = 40_000;
+    const first = await cache.start(refs, steady);
+    const looked = await first.lookups();
+    assert.equal(looked.size, 4, "cached state answers while the refresh is out");
+    const a = looked.get("a")!;
+    assert.ok(a.kind === "task" && a.task.healthStatus !== "UNHEALTHY", "not arrived yet");
+    clock.t = 45_000;
+    const second = await cache.start(refs, steady);
+    await second.lookups();
+    assert.equal(ecs.described.length, 2, "tasks being refreshed are not asked again");
+    release();
+    await first.refreshed;
+    clock.t = 50_000;
+    const third = await cache.start(refs, steady);
+    const after = (await third.lookups()).get("a")!;
+    assert.ok(after.kind === "task" && after.task.healthStatus === "UNHEALTHY", "it has landed");
   });
 
   it("describes everything when the going-away list cannot be had", async () => {

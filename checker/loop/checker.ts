@@ -205,7 +205,7 @@ export class Checker {
     // ECS answers while the probes run: task state is needed to decide, not to probe.
     const tasks = await this.readTasks(listed);
     const probes = await this.probe(listed, tasks.goingAway, started, signal);
-    const services = this.observe(listed, await tasks.lookups, probes, started);
+    const services = this.observe(listed, await tasks.lookups(), probes, started);
     const result = plan({
       now: clock.now(),
       services,
@@ -329,9 +329,14 @@ export class Checker {
         { err: describeAwsError(err) },
         "DescribeTasks failed; ECS state unavailable",
       );
-      return { goingAway: () => false, lookups: Promise.resolve(new Map()) };
+      return none;
     };
-    if (refs.length === 0) return { goingAway: () => false, lookups: Promise.resolve(new Map()) };
+    const none: TaskRead = {
+      goingAway: () => false,
+      lookups: async () => new Map(),
+      refreshed: Promise.resolve(),
+    };
+    if (refs.length === 0) return none;
     // A task is steady when its instance is healthy and in rotation in our view.
     const unsteady = new Set<string>();
     for (const st of this.state.values()) {
@@ -339,10 +344,10 @@ export class Checker {
     }
     try {
       const read = await this.taskCache.start(refs, (taskId) => !unsteady.has(taskId));
-      // Handled at once, so a failure while the probes run is never an unhandled rejection.
       return {
         goingAway: read.goingAway,
-        lookups: read.lookups.catch((err: unknown) => unavailable(err).lookups),
+        lookups: () => read.lookups().catch((err: unknown) => unavailable(err).lookups()),
+        refreshed: read.refreshed,
       };
     } catch (err) {
       return unavailable(err);

@@ -3,6 +3,8 @@
 // runs only for tasks that are new, going away, not steadily RUNNING, or not healthy and in
 // rotation in our view, plus a staggered refresh of the rest (which catches ECS's own health
 // status) at least every `fullPassMs`. When ListTasks fails, every task is described.
+// The cycle waits only for the tasks its decisions need; a staggered refresh that ECS (or its
+// throttling) is slow to answer lands when it lands, and is not asked again meanwhile.
 
 import type { TaskLookup } from "../domain/types";
 import type { Clock, EcsPort, TaskRef } from "../ports";
@@ -23,6 +25,8 @@ export class TaskStateCache {
   private readonly entries = new Map<string, Entry>();
   /** DescribeTasks calls saved by the cache, for metrics and benchmarks. */
   skipped = 0;
+  /** Tasks of a refresh still waiting for ECS. */
+  private readonly refreshing = new Set<string>();
 
   constructor(
     private readonly ecs: EcsPort,
@@ -38,7 +42,9 @@ export class TaskStateCache {
     refs: readonly TaskRef[],
     steady: (taskId: string) => boolean,
   ): Promise<Map<string, TaskLookup>> {
-    return (await this.start(refs, steady)).lookups;
+    const read = await this.start(refs, steady);
+    await read.refreshed;
+    return read.lookups();
   }
 
   /**
@@ -48,24 +54,65 @@ export class TaskStateCache {
   async start(refs: readonly TaskRef[], steady: (taskId: string) => boolean): Promise<TaskRead> {
     const now = this.clock.now();
     const goingAway = await this.ecs.listGoingAway([...new Set(refs.map((r) => r.cluster))]);
-    const due = refs.filter((r) => {
+    const needed: TaskRef[] = [];
+    const refresh: TaskRef[] = [];
+    for (const r of refs) {
       const e = this.entries.get(r.taskId);
-      if (goingAway === undefined || !e || e.lookup.kind !== "task" || goingAway.has(r.taskId))
-        return true;
+      if (goingAway === undefined || !e || e.lookup.kind !== "task" || goingAway.has(r.taskId)) {
+        needed.push(r);
+        continue;
+      }
       const running =
         e.lookup.task.lastStatus === "RUNNING" && e.lookup.task.desiredStatus === "RUNNING";
+      if (!running || !steady(r.taskId)) {
+        needed.push(r);
+        continue;
+      }
       // Stagger refreshes over [refreshMs/2, refreshMs) so they do not all fall in one cycle.
       const age = this.refreshMs / 2 + offsetOf(r.taskId, this.refreshMs / 2);
-      return !running || !steady(r.taskId) || now - e.at >= age;
-    });
-    this.skipped = refs.length - due.length;
+      if (now - e.at >= age && !this.refreshing.has(r.taskId)) refresh.push(r);
+    }
+    this.skipped = refs.length - needed.length - refresh.length;
     const known = (taskId: string): boolean => {
       const cached = this.entries.get(taskId)?.lookup;
       return goingAway?.has(taskId) === true || (cached !== undefined && isGoingAway(cached));
     };
     const described =
-      due.length > 0 ? this.ecs.describeTasks(due) : Promise.resolve(new Map<string, TaskLookup>());
-    return { goingAway: known, lookups: described.then((fresh) => this.merge(refs, fresh, now)) };
+      needed.length > 0
+        ? this.ecs.describeTasks(needed)
+        : Promise.resolve(new Map<string, TaskLookup>());
+    // Settled now, so a failure while the probes run is never an unhandled rejection.
+    const settled = described.then(
+      (fresh) => ({ fresh, err: undefined }),
+      (err: unknown) => ({ fresh: undefined, err }),
+    );
+    return {
+      goingAway: known,
+      lookups: async () => {
+        const { fresh, err } = await settled;
+        if (err !== undefined) throw err;
+        return this.merge(refs, fresh!, now);
+      },
+      refreshed: this.refresh(refresh, now),
+    };
+  }
+
+  /** Describes steady tasks in the background; their state is used once it has arrived. */
+  private async refresh(refs: readonly TaskRef[], at: number): Promise<void> {
+    if (refs.length === 0) return;
+    for (const r of refs) this.refreshing.add(r.taskId);
+    try {
+      const fresh = await this.ecs.describeTasks(refs);
+      for (const [id, lookup] of fresh) {
+        if (lookup.kind !== "unavailable" && this.entries.has(id)) {
+          this.entries.set(id, { lookup, at });
+        }
+      }
+    } catch {
+      // A refresh is best effort: the cached state stands and the task is due again next cycle.
+    } finally {
+      for (const r of refs) this.refreshing.delete(r.taskId);
+    }
   }
 
   private merge(
@@ -92,6 +139,11 @@ export class TaskStateCache {
 export interface TaskRead {
   /** Known to be going away already (ListTasks, or the cached state): not worth a probe. */
   goingAway(taskId: string): boolean;
-  /** Every ref's state once DescribeTasks has answered (cached state where it was not due). */
-  readonly lookups: Promise<Map<string, TaskLookup>>;
+  /**
+   * Every ref's state once the DescribeTasks the decisions need has answered: cached state
+   * where none was due, with whatever part of a background refresh has arrived by then.
+   */
+  lookups(): Promise<Map<string, TaskLookup>>;
+  /** Resolves when this cycle's background refresh has landed (tests and benchmarks). */
+  readonly refreshed: Promise<void>;
 }
