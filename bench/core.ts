@@ -4,9 +4,6 @@
 // the scale runs mix in moto's time. Prints CPU per probe, cycle time and peak RSS. Run it as
 // the component runs the checker: `node --max-old-space-size=128 dist/bench/core.js` (512 MiB).
 
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { createInterface } from "node:readline";
 import { writeHeapSnapshot } from "node:v8";
 import { Command } from "commander";
 import { systemClock } from "../checker/clock";
@@ -19,7 +16,7 @@ import { NetProber } from "../checker/probe";
 import { LocalLease } from "../checker/state/local-lease";
 import { MemoryStateStore } from "../checker/state/memory-store";
 import { MEMORY_NAMESPACE, memoryNamespace } from "../test/support/memory-ports";
-import { addressOf } from "./farm";
+import { addressOf, startFarmProcess } from "./farm";
 
 interface Options {
   instances: string;
@@ -27,27 +24,6 @@ interface Options {
   cycles: string;
   protocol: string;
   fakeProbes?: boolean;
-}
-
-async function startFarmProcess(): Promise<{
-  port: number;
-  requests(): Promise<number>;
-  stop(): void;
-}> {
-  const child = spawn(process.execPath, [path.join(__dirname, "farm-process.js")], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async (): Promise<string> => String((await lines.next()).value);
-  const port = Number(await next());
-  return {
-    port,
-    requests: async () => {
-      child.stdin!.write("?\n");
-      return Number(await next());
-    },
-    stop: () => void child.stdin!.end(),
-  };
 }
 
 async function main(o: Options): Promise<void> {
@@ -117,7 +93,7 @@ async function main(o: Options): Promise<void> {
   }
   const peak = process.resourceUsage().maxRSS / 1024;
   log(`peak RSS ${peak.toFixed(0)} MiB`);
-  farm.stop();
+  farm.close();
 }
 
 new Command("bench-core")

@@ -1,8 +1,11 @@
 // Many targets on few sockets: one HTTP server on a port answers for every 127.x.y.z address
 // (Linux routes all of 127/8 to loopback) and fails for the addresses marked failing.
 
+import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { createInterface } from "node:readline";
 
 export interface Farm {
   port: number;
@@ -35,4 +38,35 @@ export async function startFarm(): Promise<Farm> {
       server.close(() => resolve());
     });
   return farm;
+}
+
+/** The farm in a process of its own (farm-process.ts): its CPU is neither the checker's nor ours. */
+export interface FarmProcess {
+  readonly port: number;
+  /** Marks an address failing (HTTP 500) or passing again. */
+  setFailing(address: string, failing: boolean): void;
+  /** Requests served so far. */
+  requests(): Promise<number>;
+  close(): void;
+}
+
+export async function startFarmProcess(): Promise<FarmProcess> {
+  const child = spawn(process.execPath, [path.join(__dirname, "farm-process.js")], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  // One question at a time: answers come back in order on stdout.
+  let queue = Promise.resolve("");
+  const next = (): Promise<string> =>
+    (queue = queue.then(async () => String((await lines.next()).value)));
+  const port = Number(await next());
+  return {
+    port,
+    setFailing: (address, failing) => void child.stdin!.write(`${failing ? "+" : "-"}${address}\n`),
+    requests: () => {
+      child.stdin!.write("?\n");
+      return next().then(Number);
+    },
+    close: () => void child.stdin!.end(),
+  };
 }

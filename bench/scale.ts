@@ -5,7 +5,7 @@ import { startFaultProxy } from "../test/support/fault-proxy";
 import type { Moto } from "../test/support/moto";
 import { World } from "../test/support/world";
 import { nextCycle, startChecker } from "./checker-process";
-import { addressOf, startFarm } from "./farm";
+import { addressOf, startFarmProcess } from "./farm";
 import { cpuSeconds, peakRssMiB } from "./process-stats";
 
 export interface ScaleResult {
@@ -44,7 +44,8 @@ export async function runScale(
 ): Promise<ScaleResult> {
   const setupStart = Date.now();
   await moto.reset();
-  const farm = await startFarm();
+  // The targets in a process of their own, so their event loop is not the proxy's.
+  const farm = await startFarmProcess();
   const world = await new World("bench").init(`bench-${opts.instances}.local`);
   const services = Math.ceil(opts.instances / PER_SERVICE);
   const failingIds = new Set<string>();
@@ -58,7 +59,7 @@ export async function runScale(
       await world.registerTask(svc, id, { host, port: farm.port });
       // Spread the failing share evenly over every service.
       if ((k * opts.failingPercent) % 100 < opts.failingPercent) {
-        farm.failing.add(host);
+        farm.setFailing(host, true);
         failingIds.add(id);
       }
     }
@@ -78,7 +79,7 @@ export async function runScale(
     const pid = checker.child.pid!;
     const cpu0 = cpuSeconds(pid);
     const t0 = Date.now();
-    const probes0 = farm.requests;
+    const probes0 = await farm.requests();
     const calls0 = proxy.calls.length;
     const durations: number[] = [];
     let late = 0;
@@ -108,7 +109,7 @@ export async function runScale(
       cycleP50S: durations[Math.floor(durations.length / 2)]!,
       cycleMaxS: durations[durations.length - 1]!,
       lateCycles: late,
-      probesPerSecond: (farm.requests - probes0) / wall,
+      probesPerSecond: ((await farm.requests()) - probes0) / wall,
       cpuPercent: (cpu / wall) * 100,
       peakRssMiB: peakRssMiB(pid),
       removals: removed.length,
@@ -123,6 +124,6 @@ export async function runScale(
   } finally {
     await checker.stop();
     await proxy.close();
-    await farm.close();
+    farm.close();
   }
 }

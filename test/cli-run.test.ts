@@ -106,6 +106,12 @@ describe("CLI against moto", function () {
       assert.equal(removed.inRotation, false);
       assert.match(removed.lastProbe.detail, /HTTP 500/);
       assert.equal(status.recentActions[0]!.instanceId, taskIds[1]);
+      const brief = (await (await fetch(`${base}/status?instances=false`)).json()) as Record<
+        string,
+        unknown
+      >;
+      assert.equal(brief["instances"], undefined, "?instances=false leaves the list out");
+      assert.deepEqual(brief["recentActions"], status.recentActions);
 
       // Logs are JSON lines, and the action names service, instance and reason.
       const action = cli

@@ -19,7 +19,7 @@ export async function startStatusServer(opts: {
   now: () => number;
 }): Promise<StatusServer> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const [path, query] = (req.url ?? "/").split("?") as [string, string | undefined];
     const send = (code: number, type: string, body: string): void => {
       res.writeHead(code, { "content-type": type, "cache-control": "no-store" });
       res.end(body);
@@ -30,7 +30,10 @@ export async function startStatusServer(opts: {
       return send(h.ok ? 200 : 503, "text/plain", `${h.reason}\n`);
     }
     if (path === "/status") {
-      return send(200, "application/json", JSON.stringify(opts.status.toJSON(opts.now()), null, 2));
+      // `?instances=false` leaves out the per-instance list, for pollers of a large namespace.
+      const instances = new URLSearchParams(query).get("instances") !== "false";
+      const body = opts.status.toJSON(opts.now(), { instances });
+      return send(200, "application/json", JSON.stringify(body, null, 2));
     }
     if (path === "/metrics") {
       opts.metrics.render().then(

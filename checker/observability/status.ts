@@ -96,7 +96,8 @@ export class StatusBook {
     return { ok: true, reason: "ok" };
   }
 
-  toJSON(now: number): unknown {
+  /** The /status body; without `instances` (large in a big namespace), only the rest. */
+  toJSON(now: number, opts: { instances?: boolean } = {}): unknown {
     return {
       namespace: this.namespace,
       health: this.health(now),
@@ -104,7 +105,7 @@ export class StatusBook {
       lastError: this.lastError,
       storeError: this.storeError,
       lease: this.lease,
-      instances: this.instances,
+      ...(opts.instances === false ? {} : { instances: this.instances }),
       recentActions: this.recentActions,
     };
   }
