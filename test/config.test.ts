@@ -53,7 +53,11 @@ describe("config", () => {
     });
     assert.deepEqual(c.listen, { host: "0.0.0.0", port: 9090 });
     assert.equal(c.logLevel, "info");
-    assert.equal(c.concurrency, 64);
+    assert.equal(c.concurrency, "auto");
+    assert.equal(
+      parseConfig({ flags: { namespace: "ns-1", concurrency: "200" } }).concurrency,
+      200,
+    );
     assert.equal(c.resyncIntervalMs, 300_000);
     assert.equal(c.maxMutationsPerSecond, 5);
     assert.equal(c.stateTable, undefined);

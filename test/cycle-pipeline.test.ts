@@ -7,6 +7,7 @@ import { createLogger } from "../checker/observability/logger";
 import { Metrics } from "../checker/observability/metrics";
 import { StatusBook } from "../checker/observability/status";
 import type { Prober } from "../checker/ports";
+import { autoConcurrency } from "../checker/probe";
 import { LocalLease } from "../checker/state/local-lease";
 import { MemoryStateStore } from "../checker/state/memory-store";
 import { FAST, type LogLine } from "./support/checker-harness";
@@ -24,15 +25,40 @@ class RecordingProber implements Prober {
   }
 }
 
-async function setup(count: number) {
+/** Targets that hang until the probe's timeout, except the first `healthy`; counts in-flight. */
+class HangingProber implements Prober {
+  inFlight = 0;
+  maxInFlight = 0;
+  probed = 0;
+  constructor(private readonly healthy: number) {}
+  async probe(target: { host: string }, check: { timeoutMs: number }): Promise<ProbeResult> {
+    this.probed++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const last =
+      Number(target.host.split(".").pop()) - 1 + 250 * (Number(target.host.split(".")[2]) - 60);
+    try {
+      if (last < this.healthy)
+        return { ok: true, detail: "HTTP 200", latencyMs: 1, at: Date.now() };
+      await new Promise((r) => setTimeout(r, check.timeoutMs));
+      return { ok: false, detail: "timeout", latencyMs: check.timeoutMs, at: Date.now() };
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+async function setup(count: number, prober: Prober = new RecordingProber(), settings = {}) {
   const { cloudMap, ecs } = memoryNamespace({
     count,
     port: 8080,
-    addressOf: (i) => `127.0.60.${i + 1}`,
+    addressOf: (i) => `127.0.${60 + Math.floor(i / 250)}.${(i % 250) + 1}`,
   });
-  const prober = new RecordingProber();
   const logs: LogLine[] = [];
-  const config = parseConfig({ flags: { ...FAST, namespace: MEMORY_NAMESPACE.name }, env: {} });
+  const config = parseConfig({
+    flags: { ...FAST, namespace: MEMORY_NAMESPACE.name, ...settings },
+    env: {},
+  });
   const checker = await Checker.create({
     config,
     cloudMap,
@@ -45,8 +71,31 @@ async function setup(count: number) {
     metrics: new Metrics(),
     status: new StatusBook(config.intervalMs, Date.now()),
   });
-  return { cloudMap, ecs, prober, logs, checker };
+  return { cloudMap, ecs, prober: prober as RecordingProber, logs, checker };
 }
+
+describe("probe concurrency", () => {
+  it("auto: enough probes in flight that hanging targets do not hold back the others", async () => {
+    // 600 targets, 550 hanging until the timeout (150 ms), spread over 90 ms (FAST): a fixed
+    // 64 in flight would start most probes late; auto sizes the pool for all of them.
+    const prober = new HangingProber(50);
+    const w = await setup(600, prober);
+    await w.checker.runCycle();
+    assert.equal(prober.probed, 600, "every instance probed");
+    assert.ok(prober.maxInFlight > 64, `more than 64 in flight (${prober.maxInFlight})`);
+    const fixed = new HangingProber(50);
+    const f = await setup(600, fixed, { concurrency: "64" });
+    await f.checker.runCycle();
+    assert.equal(fixed.maxInFlight, 64, "a fixed setting is a hard limit");
+  });
+
+  it("sizes auto concurrency from count, timeout and spread, within its bounds", () => {
+    assert.equal(autoConcurrency(100, 2000, 6000), 64, "small namespaces keep the floor");
+    assert.equal(autoConcurrency(2000, 2000, 6000), 1000);
+    assert.equal(autoConcurrency(20_000, 2000, 2000), 4096, "capped");
+    assert.equal(autoConcurrency(1000, 500, 0), 1500, "no spread: as if over one timeout");
+  });
+});
 
 describe("a cycle's ECS read runs alongside its probes", () => {
   it("probes while DescribeTasks is still answering, then decides with ECS's answer", async () => {

@@ -30,7 +30,8 @@ export interface CheckerConfig {
   readonly intervalMs: number;
   readonly listen: { readonly host: string; readonly port: number };
   readonly logLevel: string;
-  readonly concurrency: number;
+  /** Probes in flight at once; `auto` sizes it each cycle (see autoConcurrency). */
+  readonly concurrency: number | "auto";
   readonly resyncIntervalMs: number;
   readonly maxMutationsPerSecond: number;
   /** DynamoDB state table; undefined keeps state in memory. */
@@ -112,7 +113,7 @@ export function parseConfig(input: {
     intervalMs: intervalMs ?? 0,
     listen: get("listen", v.listen) ?? { host: "", port: 0 },
     logLevel: get("logLevel", v.logLevel) ?? "info",
-    concurrency: get("concurrency", v.integer(1, 10_000)) ?? 1,
+    concurrency: get("concurrency", v.concurrency) ?? "auto",
     resyncIntervalMs: get("resyncInterval", v.duration(1000)) ?? 0,
     maxMutationsPerSecond: get("maxMutationsPerSecond", v.positiveNumber) ?? 1,
     stateTable: get("stateTable", v.tableName),

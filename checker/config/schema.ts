@@ -162,9 +162,10 @@ export const OPTIONS = [
     key: "concurrency",
     flag: "--concurrency",
     env: "CMHC_CONCURRENCY",
-    valueName: "n",
-    default: "64",
-    description: "probes in flight at once",
+    valueName: "n|auto",
+    default: "auto",
+    description:
+      "probes in flight at once; auto: enough that probes which all hang until their timeout still fit in the cycle (64 to 4096)",
   },
   {
     key: "resyncInterval",

@@ -31,6 +31,11 @@ export function integer(min: number, max: number) {
     );
 }
 
+/** `auto`, or a fixed number of probes in flight. */
+export function concurrency(text: string): number | "auto" {
+  return text.trim() === "auto" ? "auto" : integer(1, 10_000)(text);
+}
+
 export function positiveNumber(text: string): number {
   return check(numberText.pipe(z.number().positive()), text, "a number above 0");
 }

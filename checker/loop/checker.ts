@@ -32,7 +32,7 @@ import type {
   TaskRef,
 } from "../ports";
 import { probeTarget } from "../probe/target";
-import { runSpread } from "../probe/schedule";
+import { autoConcurrency, runSpread } from "../probe/schedule";
 import { Executor, RateLimiter } from "./executor";
 import { LeaseKeeper } from "./lease-keeper";
 import { StoreHealth } from "./store-health";
@@ -409,12 +409,16 @@ export class Checker {
         items.push({ key: i.key, service: snap.info.name, check, target: i.target });
       }
     }
+    const spreadMs = Math.max(0, config.intervalMs * SPREAD_SHARE - maxTimeout);
     const results = await runSpread(
       items,
       {
         keyOf: (i) => i.key,
-        spreadMs: Math.max(0, config.intervalMs * SPREAD_SHARE - maxTimeout),
-        concurrency: config.concurrency,
+        spreadMs,
+        concurrency:
+          config.concurrency === "auto"
+            ? autoConcurrency(items.length, maxTimeout, spreadMs)
+            : config.concurrency,
         sleep: (ms, s) => clock.sleep(ms, s),
         now: () => clock.now(),
         origin: started,

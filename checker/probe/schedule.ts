@@ -26,6 +26,20 @@ export interface SpreadOptions<T> {
   seed?: string;
 }
 
+/** Bounds of `auto` concurrency: the fixed default's floor, and sockets a small task can hold. */
+export const AUTO_CONCURRENCY = { min: 64, max: 4096 } as const;
+
+/**
+ * Probes in flight that let `count` probes, started over `spreadMs`, all run to `timeoutMs`
+ * (targets that hang) and still start on time, with half again as margin. A fixed 64 holds
+ * about 100 hanging targets at a 10 s interval: past that, every other probe starts late.
+ * Slots are only taken by probes that are due, so a large limit makes no burst.
+ */
+export function autoConcurrency(count: number, timeoutMs: number, spreadMs: number): number {
+  const needed = Math.ceil((1.5 * count * timeoutMs) / Math.max(spreadMs, timeoutMs, 1));
+  return Math.min(AUTO_CONCURRENCY.max, Math.max(AUTO_CONCURRENCY.min, needed));
+}
+
 /** Stable offset in [0, spreadMs) for a key. */
 export function offsetOf(key: string, spreadMs: number, seed = ""): number {
   const span = Math.floor(spreadMs);
