@@ -91,9 +91,9 @@ describe("probe concurrency", () => {
 
   it("sizes auto concurrency from count, timeout and spread, within its bounds", () => {
     assert.equal(autoConcurrency(100, 2000, 6000), 64, "small namespaces keep the floor");
-    assert.equal(autoConcurrency(2000, 2000, 6000), 1000);
-    assert.equal(autoConcurrency(20_000, 2000, 2000), 4096, "capped");
-    assert.equal(autoConcurrency(1000, 500, 0), 1500, "no spread: as if over one timeout");
+    assert.equal(autoConcurrency(300, 2000, 6000), 150);
+    assert.equal(autoConcurrency(20_000, 2000, 2000), 256, "capped");
+    assert.equal(autoConcurrency(100, 500, 0), 150, "no spread: as if over one timeout");
   });
 });
 

@@ -165,7 +165,7 @@ export const OPTIONS = [
     valueName: "n|auto",
     default: "auto",
     description:
-      "probes in flight at once; auto: enough that probes which all hang until their timeout still fit in the cycle (64 to 4096)",
+      "probes in flight at once; auto: enough that probes which all hang until their timeout still fit in the cycle (64 to 256)",
   },
   {
     key: "resyncInterval",
