@@ -23,6 +23,7 @@ interface Options {
   interval: string;
   cycles: string;
   protocol: string;
+  concurrency: string;
   fakeProbes?: boolean;
 }
 
@@ -35,6 +36,7 @@ async function main(o: Options): Promise<void> {
       interval: o.interval,
       startupGrace: "0s",
       checkProtocol: o.protocol,
+      concurrency: o.concurrency,
       logLevel: "warn",
     },
     env: {},
@@ -102,6 +104,7 @@ new Command("bench-core")
   .option("--interval <duration>", "checker interval", "5s")
   .option("--cycles <n>", "cycles to run (the first includes start-up)", "5")
   .option("--protocol <p>", "http | https | tcp", "http")
+  .option("--concurrency <n|auto>", "probes in flight (the checker's --concurrency)", "auto")
   .option("--fake-probes", "probes pass at once without I/O: the checker's bookkeeping alone")
   .action((o: Options) =>
     main(o).catch((err: unknown) => {
