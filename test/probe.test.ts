@@ -247,6 +247,15 @@ describe("probes against real loopback servers", () => {
     assert.ok(b.latencyMs < 1000, `done at the last chunk: ${b.latencyMs}`);
   });
 
+  it("skips informational responses and judges the final one", async () => {
+    const hints = await rawServer((s) => {
+      s.write("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
+      setTimeout(() => s.end("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"), 10);
+    });
+    const r = await prober.probe(hints, HTTP);
+    assert.deepEqual([r.ok, r.detail], [false, "HTTP 503 (expected 200-399)"]);
+  });
+
   it("reads a status line split across packets, and refuses what is not HTTP", async () => {
     const split = await rawServer((s) => {
       s.write("HTT");

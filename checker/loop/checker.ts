@@ -324,17 +324,17 @@ export class Checker {
         if (i.ecsTask) refs.push({ cluster: i.cluster!, taskId: i.record.instanceId });
       }
     }
+    const none: TaskRead = {
+      goingAway: () => false,
+      lookups: async () => new Map(),
+      refreshed: Promise.resolve(),
+    };
     const unavailable = (err: unknown): TaskRead => {
       this.deps.logger.warn(
         { err: describeAwsError(err) },
         "DescribeTasks failed; ECS state unavailable",
       );
       return none;
-    };
-    const none: TaskRead = {
-      goingAway: () => false,
-      lookups: async () => new Map(),
-      refreshed: Promise.resolve(),
     };
     if (refs.length === 0) return none;
     // A task is steady when its instance is healthy and in rotation in our view.

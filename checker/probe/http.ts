@@ -58,10 +58,13 @@ export function httpProbe(
   });
 }
 
+const NOT_HTTP: Outcome = { ok: false, detail: "not an HTTP/1.x response" };
+
 /**
  * Reads a response as it arrives: the status line decides, then a bounded body is drained so
  * the server sees an orderly exchange (Content-Length or chunked framing, else until it
- * closes). Only the head is kept; body bytes are counted and dropped.
+ * closes). Only the head is kept; body bytes are counted and dropped. Informational (1xx)
+ * responses before the final one are skipped, as node:http's client does.
  */
 class ResponseReader {
   decided: Outcome | undefined;
@@ -70,32 +73,39 @@ class ResponseReader {
   private bodySeen = 0;
   private bodyLength: number | undefined;
   private chunked = false;
-  private tail = "";
+  /** The body's last bytes, after a CRLF: enough to see the chunk that ends it. */
+  private tail = "\r\n";
 
   constructor(private readonly expected: readonly StatusRange[]) {}
 
+  /** Feeds a chunk; `decided` once the status is known, `final` once the probe is done. */
   push(chunk: Buffer): { decided?: Outcome; final?: Outcome } {
     if (this.inBody) return this.body(chunk);
     this.head += chunk.toString("latin1");
-    const newDecision = this.decided === undefined ? this.statusLine() : undefined;
-    if (this.decided === undefined) {
-      if (this.head.length > HEAD_CAP || /\r?\n/.test(this.head)) {
-        return { final: { ok: false, detail: "not an HTTP/1.x response" } };
+    for (;;) {
+      const m = STATUS_LINE.exec(this.head);
+      if (!m) {
+        // A whole line that is no status line, or far too much of one.
+        return this.head.includes("\n") || this.head.length > HEAD_CAP ? { final: NOT_HTTP } : {};
       }
-      return {};
+      const end = this.head.indexOf("\r\n\r\n");
+      if (end < 0 && this.head.length > HEAD_CAP) {
+        return this.decided ? { final: this.decided } : { final: NOT_HTTP };
+      }
+      const code = Number(m[1]);
+      if (code >= 100 && code < 200 && code !== 101) {
+        if (end < 0) return {};
+        this.head = this.head.slice(end + 4);
+        continue;
+      }
+      this.decide(code);
+      if (end < 0) return { decided: this.decided! };
+      this.frame(code, this.head.slice(0, end));
+      const rest = Buffer.from(this.head.slice(end + 4), "latin1");
+      this.head = "";
+      this.inBody = true;
+      return { decided: this.decided!, ...this.body(rest) };
     }
-    const end = this.head.indexOf("\r\n\r\n");
-    if (end < 0) {
-      return this.head.length > HEAD_CAP
-        ? { decided: this.decided, final: this.decided }
-        : { ...(newDecision ? { decided: newDecision } : {}) };
-    }
-    this.inBody = true;
-    this.frame(this.head.slice(0, end));
-    const rest = Buffer.from(this.head.slice(end + 4), "latin1");
-    this.head = "";
-    const after = this.body(rest);
-    return { ...(newDecision ? { decided: newDecision } : {}), ...after };
   }
 
   /** What to report when the server closes the connection. */
@@ -103,22 +113,20 @@ class ResponseReader {
     return this.decided ?? { ok: false, detail: "connection closed before a response" };
   }
 
-  private statusLine(): Outcome | undefined {
-    const m = STATUS_LINE.exec(this.head);
-    if (!m) return undefined;
-    const code = Number(m[1]);
+  private decide(code: number): void {
     const ok = this.expected.some((r) => code >= r.min && code <= r.max);
-    this.decided = {
+    this.decided ??= {
       ok,
       detail: ok ? `HTTP ${code}` : `HTTP ${code} (expected ${formatRanges(this.expected)})`,
     };
-    // No body can follow these.
-    if (code === 204 || code === 304 || (code >= 100 && code < 200)) this.bodyLength = 0;
-    return this.decided;
   }
 
-  private frame(headers: string): void {
-    if (this.bodyLength === 0) return;
+  private frame(code: number, headers: string): void {
+    // No body can follow these.
+    if (code === 204 || code === 304 || code === 101) {
+      this.bodyLength = 0;
+      return;
+    }
     for (const line of headers.split("\r\n")) {
       const colon = line.indexOf(":");
       if (colon < 0) continue;
@@ -132,17 +140,13 @@ class ResponseReader {
 
   private body(chunk: Buffer): { final?: Outcome } {
     this.bodySeen += chunk.length;
+    if (this.chunked) this.tail = (this.tail + chunk.toString("latin1")).slice(-7);
+    // The zero-length chunk that ends a chunked body (trailers are not expected of a probe).
     const finished =
       (this.bodyLength !== undefined && this.bodySeen >= this.bodyLength) ||
-      (this.chunked && this.lastChunk(chunk)) ||
+      (this.chunked && this.tail.endsWith("\r\n0\r\n\r\n")) ||
       this.bodySeen > BODY_CAP;
     return finished ? { final: this.decided! } : {};
-  }
-
-  /** The zero-length chunk that ends a chunked body (trailers are not expected of a probe). */
-  private lastChunk(chunk: Buffer): boolean {
-    this.tail = (this.tail + chunk.toString("latin1")).slice(-7);
-    return this.tail.endsWith("\r\n0\r\n\r\n") || /^0\r\n\r\n$/.test(this.tail);
   }
 }
 
