@@ -140,3 +140,124 @@ describe("a cycle's ECS read runs alongside its probes", () => {
     assert.ok(w.logs.some((l) => l.msg === "DescribeTasks failed; ECS state unavailable"));
   });
 });
+
+/** Fails the hosts in `failing` (all, when it is "all"), and notes when each probe started. */
+class TimedProber implements Prober {
+  readonly started: number[] = [];
+  readonly order: string[] = [];
+  constructor(public failing: Set<string> | "all" = new Set()) {}
+  async probe(target: { host: string }): Promise<ProbeResult> {
+    this.started.push(Date.now());
+    this.order.push(target.host);
+    const ok = this.failing !== "all" && !this.failing.has(target.host);
+    return { ok, detail: ok ? "HTTP 200" : "HTTP 500", latencyMs: 1, at: Date.now() };
+  }
+}
+
+/** Cloud Map mutations with the time each was made. */
+function timeMutations(w: Awaited<ReturnType<typeof setup>>): Array<{ what: string; at: number }> {
+  const timed: Array<{ what: string; at: number }> = [];
+  const dereg = w.cloudMap.deregisterInstance.bind(w.cloudMap);
+  const reg = w.cloudMap.registerInstance.bind(w.cloudMap);
+  w.cloudMap.deregisterInstance = async (s, i) => {
+    timed.push({ what: `deregister ${i}`, at: Date.now() });
+    return dereg(s, i);
+  };
+  w.cloudMap.registerInstance = async (s, i, a) => {
+    timed.push({ what: `register ${i}`, at: Date.now() });
+    return reg(s, i, a);
+  };
+  return timed;
+}
+
+// Probes spread over 1.2 s of a 2 s cycle: one landing early is decided on at once, not after
+// the last probe (waiting for it cost up to the spread in reaction time).
+const SLOW = { interval: "2s", timeout: "400ms", unhealthyThreshold: "2", healthyThreshold: "2" };
+
+describe("decisions as probes land", () => {
+  const hostOf = (i: number) => `127.0.60.${i + 1}`;
+  const indexOf = (host: string) => Number(host.split(".")[3]) - 1;
+
+  it("takes a failing target out, and puts it back, before the cycle's last probe starts", async () => {
+    const prober = new TimedProber();
+    const w = await setup(20, prober, SLOW);
+    const timed = timeMutations(w);
+    await w.checker.runCycle(); // learns the order (offsets are stable across cycles)
+    const first = prober.order[0]!;
+    const id = taskIdOf(indexOf(first));
+    prober.failing = new Set([first]);
+    await w.checker.runCycle();
+    prober.started.length = 0;
+    const report = await w.checker.runCycle();
+    assert.deepEqual(
+      timed.map((t) => t.what),
+      [`deregister ${id}`],
+    );
+    const last = Math.max(...prober.started);
+    assert.ok(timed[0]!.at < last - 500, "removed while later probes were still to come");
+    assert.equal(report.actions.length, 1, "the mid-cycle action is in the cycle's report");
+    assert.match(report.actions[0]!.reason, /2 consecutive failed checks/);
+    assert.equal(report.services[0]!.instances.filter((i) => i.probe).length, 20);
+
+    prober.failing = new Set();
+    await w.checker.runCycle();
+    prober.started.length = 0;
+    await w.checker.runCycle();
+    assert.deepEqual(timed[1]?.what, `register ${id}`);
+    assert.ok(timed[1]!.at < Math.max(...prober.started) - 500, "put back as early");
+  });
+
+  it("takes a task ECS is stopping out before probing the rest", async () => {
+    const prober = new TimedProber();
+    const w = await setup(20, prober, SLOW);
+    const timed = timeMutations(w);
+    await w.checker.runCycle();
+    const id = taskIdOf(7);
+    w.ecs.tasks.set(id, { ...w.ecs.tasks.get(id)!, desiredStatus: "STOPPED" });
+    prober.started.length = 0;
+    await w.checker.runCycle();
+    assert.deepEqual(
+      timed.map((t) => t.what),
+      [`deregister ${id}`],
+    );
+    assert.ok(timed[0]!.at < Math.max(...prober.started) - 500);
+  });
+
+  it("keeps the caps across passes: never more out than max-unhealthy-percent", async () => {
+    const prober = new TimedProber();
+    const w = await setup(10, prober, { ...SLOW, maxUnhealthyPercent: "30" });
+    const timed = timeMutations(w);
+    prober.failing = new Set([0, 1, 2, 3, 4, 5].map(hostOf));
+    await w.checker.runCycle();
+    const report = await w.checker.runCycle();
+    assert.equal(timed.length, 3, `3 of 10 out, no more: ${timed.map((t) => t.what).join(", ")}`);
+    assert.deepEqual(
+      report.holds.map((h) => h.rule),
+      ["max-unhealthy-percent", "max-unhealthy-percent", "max-unhealthy-percent"],
+    );
+  });
+
+  it("acts on nothing while the probes so far say the checker's own network failed", async () => {
+    // Threshold 1: one failed probe would remove a target, so the first few wait for more.
+    const prober = new TimedProber("all");
+    const w = await setup(20, prober, {
+      ...SLOW,
+      unhealthyThreshold: "1",
+      degradedMinInstances: "5",
+    });
+    const timed = timeMutations(w);
+    const report = await w.checker.runCycle();
+    assert.equal(report.degraded, true);
+    assert.equal(timed.length, 0, "nothing done");
+    assert.ok(report.services[0]!.instances.every((i) => i.verdict === "healthy"));
+    // The next cycle starts degraded too: its early probes decide nothing before the end says.
+    prober.failing = new Set([hostOf(0)]);
+    const next = await w.checker.runCycle();
+    assert.equal(next.degraded, false);
+    assert.deepEqual(
+      timed.map((t) => t.what),
+      [`deregister ${taskIdOf(0)}`],
+    );
+    assert.ok(timed[0]!.at >= Math.max(...prober.started), "decided at the cycle's end");
+  });
+});

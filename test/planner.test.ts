@@ -1,5 +1,7 @@
 import { strict as assert } from "node:assert";
-import { instanceKey, type Plan } from "../checker/domain/types";
+import { instanceKey, type InstanceState, type Plan } from "../checker/domain/types";
+import { isDecisive } from "../checker/plan/decisive";
+import { plan } from "../checker/plan/planner";
 import {
   attrs,
   healthyInstances,
@@ -355,5 +357,84 @@ describe("planner", () => {
     const p = sim.step();
     assert.ok(p.forget.includes(instanceKey("srv-api", "t2")));
     assert.equal(sim.state.size, 2);
+  });
+});
+
+// The loop decides as probes land: several passes a cycle, each with the probes since the last.
+describe("planner passes within a cycle", () => {
+  it("folds each probe once: a pass without an instance's probe leaves its counters, ECS health included", () => {
+    const sim = oneService(6);
+    const t1 = sim.find("srv-api", "t1");
+    const t3 = sim.find("srv-api", "t3");
+    t1.probeOk = false;
+    t3.task = runningTask("t3", { health: "UNHEALTHY" });
+    sim.step(); // one check each: 1 failure for t1 and t3
+    // Passes whose batches hold neither instance's probe: nothing counts, nothing is decided.
+    t1.probeOk = undefined;
+    t3.probeOk = undefined;
+    for (const p of sim.steps(4)) assert.deepEqual(p.actions, []);
+    assert.equal(sim.state.get(instanceKey("srv-api", "t1"))!.consecutiveFailures, 1);
+    assert.equal(sim.state.get(instanceKey("srv-api", "t3"))!.consecutiveFailures, 1);
+    // Their next probes land: checks 2 and 3 remove both (threshold 3).
+    t1.probeOk = false;
+    t3.probeOk = true;
+    sim.step();
+    assert.deepEqual(kinds(sim.step()), ["deregister t1", "deregister t3"]);
+  });
+
+  it("judges degraded on the cycle's probes so far, not on one pass's batch", () => {
+    const sim = oneService(10, { policy: { unhealthyThreshold: 1 } });
+    for (const i of sim.services[0]!.instances) i.probeOk = i.id < "t6" ? undefined : false;
+    // This batch alone (4 of 4 failed) would be degraded; the 40 probes so far are not.
+    const calm = plan({ ...sim.input(), probeStats: { probed: 40, failed: 4 } });
+    assert.equal(calm.degraded, false);
+    assert.deepEqual(calm.probeStats, { probed: 40, failed: 4 });
+    assert.equal(calm.actions.length, 4);
+    // And a batch of one success in a cycle that mostly failed is degraded: nothing is done.
+    for (const i of sim.services[0]!.instances) i.probeOk = i.id === "t0" ? true : undefined;
+    const bad = plan({ ...sim.input(), probeStats: { probed: 9, failed: 8 } });
+    assert.equal(bad.degraded, true);
+    assert.deepEqual(bad.actions, []);
+  });
+
+  it("says which probe results may decide something", () => {
+    const policy = { unhealthyThreshold: 3, healthyThreshold: 2 };
+    const fail = { ok: false, detail: "HTTP 500", latencyMs: 1, at: 0 };
+    const pass = { ok: true, detail: "HTTP 200", latencyMs: 1, at: 0 };
+    const st = (over: Partial<InstanceState>): InstanceState => ({
+      key: "k",
+      serviceId: "s",
+      instanceId: "i",
+      attributes: {},
+      verdict: "healthy",
+      consecutiveFailures: 0,
+      consecutiveSuccesses: 0,
+      firstSeen: 0,
+      inRotation: true,
+      removedByChecker: false,
+      removedAt: undefined,
+      mutatedAt: undefined,
+      removalReason: undefined,
+      lastProbe: undefined,
+      unhealthySince: undefined,
+      taskArn: undefined,
+      ...over,
+    });
+    assert.equal(isDecisive(st({ consecutiveFailures: 1 }), fail, policy), false);
+    assert.equal(isDecisive(st({ consecutiveFailures: 2 }), fail, policy), true, "3rd failure");
+    assert.equal(isDecisive(st({ consecutiveFailures: 5 }), pass, policy), false);
+    assert.equal(
+      isDecisive(st({ verdict: "unhealthy", consecutiveFailures: 5 }), fail, policy),
+      false,
+      "held in rotation by a cap: the cycle's end looks again",
+    );
+    const out = { verdict: "unhealthy" as const, inRotation: false, removedByChecker: true };
+    assert.equal(isDecisive(st(out), pass, policy), false, "1st success of 2");
+    assert.equal(isDecisive(st({ ...out, consecutiveSuccesses: 1 }), pass, policy), true);
+    assert.equal(isDecisive(st({ ...out, verdict: "healthy" }), pass, policy), true);
+    assert.equal(isDecisive(st(out), fail, policy), false);
+    assert.equal(isDecisive(undefined, fail, policy), false, "new: 1 failure of 3");
+    assert.equal(isDecisive(undefined, fail, { ...policy, unhealthyThreshold: 1 }), true);
+    assert.equal(isDecisive(undefined, pass, policy), false);
   });
 });

@@ -2,6 +2,7 @@
 
 import { strict as assert } from "node:assert";
 import type { Plan } from "../checker/domain/types";
+import { plan } from "../checker/plan/planner";
 import {
   healthyInstances,
   POLICY,
@@ -45,6 +46,19 @@ const holds = (p: Plan, rule: string): string[] =>
   p.holds.filter((h) => h.rule === rule).map((h) => h.instanceId);
 
 describe("replace action (planner)", () => {
+  it("leaves replacements to the cycle's end: a pass mid-cycle neither replaces nor holds", () => {
+    const sim = world({ replaceAfterMs: 5000 });
+    sim.find("srv-api", "api-1").probeOk = false;
+    sim.steps(7);
+    const mid = plan({ ...sim.input(), replacements: false });
+    assert.deepEqual(stops(mid), []);
+    assert.deepEqual(
+      mid.holds.filter((h) => h.rule.startsWith("replace")),
+      [],
+    );
+    assert.deepEqual(stops(sim.step()), ["api-1"], "the cycle's end replaces");
+  });
+
   it("stops a task unhealthy for replace-after, once it is out of rotation, and not before", () => {
     const sim = world({ replaceAfterMs: 5000 });
     sim.find("srv-api", "api-1").probeOk = false;

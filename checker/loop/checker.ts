@@ -20,7 +20,8 @@ import {
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { ActionRecord, StatusBook } from "../observability/status";
-import { ecsServiceKey, plan } from "../plan/planner";
+import { isDecisive } from "../plan/decisive";
+import { ecsServiceKey, isDegraded, plan } from "../plan/planner";
 import { describeTask } from "../plan/task-signals";
 import type {
   CloudMapPort,
@@ -103,6 +104,64 @@ interface ListedInstance {
   readonly target: ProbeTarget;
 }
 
+/** One probe to make this cycle. */
+interface ProbeItem {
+  readonly key: string;
+  readonly service: string;
+  readonly check: CheckSpec;
+  readonly policy: ServicePolicy;
+  readonly target: ProbeTarget & { ok: true };
+}
+
+/** One cycle's probes as they land, for the passes that decide before the cycle ends. */
+interface CycleRun {
+  readonly listed: readonly Listed[];
+  readonly tasks: TaskRead;
+  readonly started: number;
+  readonly signal: AbortSignal | undefined;
+  /** Every result this cycle (the report shows them). */
+  readonly all: Map<string, ProbeResult>;
+  /** Results not folded into state yet. */
+  pending: Map<string, ProbeResult>;
+  /** Results so far, and how many failed: what the degraded rule judges. */
+  probed: number;
+  failed: number;
+  /** Probes this cycle makes. */
+  readonly expected: number;
+  /** Some service removes a target on one failure. */
+  readonly hairTrigger: boolean;
+  /** A result that may decide something waits for a pass. */
+  wanted: boolean;
+  readonly records: ActionRecord[];
+}
+
+/** Runs `pass` one at a time; a request while one runs queues one more, which takes all since. */
+class SerialPasses {
+  private chain: Promise<void> = Promise.resolve();
+  private queued = false;
+
+  constructor(
+    private readonly pass: () => Promise<void>,
+    private readonly failed: (err: unknown) => void,
+  ) {}
+
+  request(): void {
+    if (this.queued) return;
+    this.queued = true;
+    this.chain = this.chain
+      .then(() => {
+        this.queued = false;
+        return this.pass();
+      })
+      .catch(this.failed);
+  }
+
+  /** Resolves once no pass runs or waits. */
+  async idle(): Promise<void> {
+    for (let seen; seen !== this.chain;) await (seen = this.chain);
+  }
+}
+
 /** Leave this share of the interval free after the last probe starts, for its timeout and acting. */
 const SPREAD_SHARE = 0.8;
 
@@ -115,12 +174,17 @@ export class Checker {
   private readonly taskCache: TaskStateCache;
   /** Last replacement per ECS service (`CLUSTER/SERVICE`), for the cooldown. */
   private readonly lastReplacement = new Map<string, number>();
+  /** The last cycle's end found it degraded: no decision until a cycle's end says otherwise. */
+  private lastDegraded = false;
+  /** How long the checker trusts its own mutation over a Cloud Map listing. */
+  private readonly settleMs: number;
 
   private constructor(
     private readonly deps: CheckerDeps,
     private readonly reader: NamespaceReader,
   ) {
     this.storeHealth = new StoreHealth(deps.logger, deps.metrics, deps.status);
+    this.settleMs = Math.max(30_000, 3 * deps.config.intervalMs);
     this.taskCache = new TaskStateCache(deps.ecs, deps.clock, fullPassMs(deps.config.intervalMs));
     this.leaseKeeper = new LeaseKeeper({
       lease: deps.lease,
@@ -204,44 +268,68 @@ export class Checker {
     const listed = (await this.reader.read()).map((snap) => this.list(snap));
     // ECS answers while the probes run: task state is needed to decide, not to probe.
     const tasks = await this.readTasks(listed);
-    const probes = await this.probe(listed, tasks.goingAway, started, signal);
-    const services = this.observe(listed, await tasks.lookups(), probes, started);
+    const items = this.probeItems(listed, tasks.goingAway);
+    const run: CycleRun = {
+      listed,
+      tasks,
+      started,
+      signal,
+      all: new Map(),
+      pending: new Map(),
+      probed: 0,
+      failed: 0,
+      expected: items.length,
+      hairTrigger: listed.some((l) => l.policy.unhealthyThreshold <= 1),
+      wanted: false,
+      records: [],
+    };
+    const passes = new SerialPasses(
+      () => this.midPass(run),
+      (err) => logger.warn({ err: describeAwsError(err) }, "mid-cycle decision failed"),
+    );
+    // A task ECS is stopping leaves at once, not after this cycle's probes.
+    if (this.anyLeaving(listed, tasks.goingAway)) passes.request();
+    await this.probe(items, started, signal, (item, r) => {
+      // An aborted probe says nothing about the target.
+      if (!r.ok && r.detail === "aborted") return;
+      run.all.set(item.key, r);
+      run.pending.set(item.key, r);
+      run.probed++;
+      if (!r.ok) run.failed++;
+      if (run.wanted || isDecisive(this.state.get(item.key), r, item.policy)) {
+        run.wanted = true;
+        passes.request();
+      }
+    });
+    await passes.idle();
+
+    // The cycle's end: fold what is left, judge the whole cycle (degraded, holds, replacements).
+    const lookups = await tasks.lookups();
+    const services = this.observe(listed, lookups, run.pending, started);
     const result = plan({
       now: clock.now(),
       services,
       state: this.state,
       global: config.global,
-      settleMs: Math.max(30_000, 3 * config.intervalMs),
+      settleMs: this.settleMs,
       ecsServices: await this.describeEcsServices(services),
       lastReplacement: this.lastReplacement,
+      probeStats: { probed: run.probed, failed: run.failed },
     });
     const previous = this.state;
     this.state = new Map(result.state);
+    this.lastDegraded = result.degraded;
     this.report(result);
-    let records: ActionRecord[] = [];
     // Renew right before acting (a slow cycle may have eaten the margin), then act only with
     // the margin left.
     if (!signal?.aborted && this.leaseKeeper.held()) await this.leaseKeeper.renew();
     if (!signal?.aborted && this.leaseKeeper.mayAct()) {
-      for (const key of result.forget) {
-        if (previous.get(key)?.removedByChecker) await this.forgetDurably(key);
-      }
-      records = await this.executor.execute(
-        result.actions,
-        this.state,
-        signal,
-        started + config.intervalMs,
-      );
+      run.records.push(...(await this.act(result, previous, signal, started + config.intervalMs)));
     } else if (result.actions.length > 0) {
       logger.debug({ actions: result.actions.length }, "not the lease holder: observing only");
     }
-    for (const r of records) {
-      this.deps.status.recordAction(r);
-      // Re-read what we changed: a revision token need not be monotonic (an emulator's is a sum
-      // that another registration can bring back to the cached value).
-      if (r.outcome === "ok") this.reader.invalidate(r.serviceId);
-    }
-
+    const records = run.records;
+    const everyProbe = (): ServiceObservation[] => this.observe(listed, lookups, run.all, started);
     const durationMs = clock.now() - started;
     metrics.cycleDuration.observe(durationMs / 1000);
     metrics.degraded.set(result.degraded ? 1 : 0);
@@ -257,7 +345,7 @@ export class Checker {
       probeStats: result.probeStats,
       // A getter, so `run` (which drops the report) never builds this per-instance list.
       get services() {
-        return services.map((s) => ({
+        return everyProbe().map((s) => ({
           id: s.service.id,
           name: s.service.name,
           customHealth: s.service.customHealth,
@@ -382,35 +470,50 @@ export class Checker {
     }));
   }
 
-  /**
-   * Probes every well-formed instance whose task is not known to be going away, each at its
-   * stable offset from the cycle's start, so the last probe starts early enough to finish (and
-   * be acted on) within the interval however long the reads took.
-   */
-  private async probe(
+  /** Every well-formed instance whose task is not known to be going away. */
+  private probeItems(
     listed: readonly Listed[],
     goingAway: (taskId: string) => boolean,
-    started: number,
-    signal?: AbortSignal,
-  ): Promise<Map<string, ProbeResult>> {
-    const { config, prober, clock, metrics } = this.deps;
-    type Item = {
-      key: string;
-      service: string;
-      check: CheckSpec;
-      target: ProbeTarget & { ok: true };
-    };
-    const items: Item[] = [];
-    let maxTimeout = 0;
-    for (const { snap, check, instances } of listed) {
-      maxTimeout = Math.max(maxTimeout, check.timeoutMs);
+  ): ProbeItem[] {
+    const items: ProbeItem[] = [];
+    for (const { snap, check, policy, instances } of listed) {
       for (const i of instances) {
         if (!i.target.ok || (i.ecsTask && goingAway(i.record.instanceId))) continue;
-        items.push({ key: i.key, service: snap.info.name, check, target: i.target });
+        items.push({ key: i.key, service: snap.info.name, check, policy, target: i.target });
       }
     }
+    return items;
+  }
+
+  /** Some instance in rotation belongs to a task ECS already reports as going away. */
+  private anyLeaving(listed: readonly Listed[], goingAway: (taskId: string) => boolean): boolean {
+    return listed.some(({ instances }) =>
+      instances.some(
+        (i) =>
+          i.registered &&
+          i.ecsTask &&
+          (this.state.get(i.key)?.inRotation ?? true) &&
+          goingAway(i.record.instanceId),
+      ),
+    );
+  }
+
+  /**
+   * Probes each item at its stable offset from the cycle's start, so the last probe starts early
+   * enough to finish (and be acted on) within the interval however long the reads took.
+   * `landed` hears each result as it comes.
+   */
+  private async probe(
+    items: readonly ProbeItem[],
+    started: number,
+    signal: AbortSignal | undefined,
+    landed: (item: ProbeItem, result: ProbeResult) => void,
+  ): Promise<void> {
+    const { config, prober, clock, metrics } = this.deps;
+    let maxTimeout = 0;
+    for (const { check } of items) maxTimeout = Math.max(maxTimeout, check.timeoutMs);
     const spreadMs = Math.max(0, config.intervalMs * SPREAD_SHARE - maxTimeout);
-    const results = await runSpread(
+    await runSpread(
       items,
       {
         keyOf: (i) => i.key,
@@ -428,12 +531,74 @@ export class Checker {
       async (item) => {
         const r = await prober.probe(item.target, item.check, signal);
         metrics.probes.inc({ service: item.service, result: r.ok ? "success" : "failure" });
+        landed(item, r);
         return r;
       },
     );
-    // An aborted probe says nothing about the target.
-    for (const [key, r] of results) if (!r.ok && r.detail === "aborted") results.delete(key);
-    return results;
+  }
+
+  /**
+   * A decision before the cycle's end, on the probes landed so far: only while this replica may
+   * act, the last cycle was not degraded and the probes so far do not make this one degraded
+   * (the cycle's end judges it again over all of them). Where one failure removes a target
+   * (unhealthy threshold 1), it also waits for enough probes to tell: otherwise the first probes
+   * after the checker's own network failed would each remove one. Above 1, a removal needs
+   * failures from earlier cycles, which were not degraded.
+   */
+  private async midPass(run: CycleRun): Promise<void> {
+    const { config, clock, logger } = this.deps;
+    const g = config.global;
+    const ready = (): boolean =>
+      !run.signal?.aborted &&
+      this.leaseKeeper.mayAct() &&
+      !this.lastDegraded &&
+      !isDegraded(run, g) &&
+      (!run.hairTrigger ||
+        run.pending.size === 0 ||
+        run.expected < g.degradedMinInstances ||
+        run.probed >= g.degradedMinInstances);
+    if (!ready()) return;
+    const lookups = await run.tasks.lookups();
+    if (!ready()) return; // probes that landed meanwhile may have changed the picture
+    run.wanted = false;
+    const batch = run.pending;
+    run.pending = new Map();
+    const result = plan({
+      now: clock.now(),
+      services: this.observe(run.listed, lookups, batch, run.started),
+      state: this.state,
+      global: g,
+      settleMs: this.settleMs,
+      lastReplacement: this.lastReplacement,
+      probeStats: { probed: run.probed, failed: run.failed },
+      replacements: false,
+    });
+    const previous = this.state;
+    this.state = new Map(result.state);
+    if (result.actions.length === 0 && result.forget.length === 0) return;
+    const records = await this.act(result, previous, run.signal, run.started + config.intervalMs);
+    run.records.push(...records);
+    logger.debug({ folded: batch.size, actions: records.length }, "decided mid-cycle");
+  }
+
+  /** Carries out a plan: forgets durably what it dropped, then acts within the deadline. */
+  private async act(
+    result: Plan,
+    previous: ReadonlyMap<string, InstanceState>,
+    signal: AbortSignal | undefined,
+    deadline: number,
+  ): Promise<ActionRecord[]> {
+    for (const key of result.forget) {
+      if (previous.get(key)?.removedByChecker) await this.forgetDurably(key);
+    }
+    const records = await this.executor.execute(result.actions, this.state, signal, deadline);
+    for (const r of records) {
+      this.deps.status.recordAction(r);
+      // Re-read what we changed: a revision token need not be monotonic (an emulator's is a sum
+      // that another registration can bring back to the cached value).
+      if (r.outcome === "ok") this.reader.invalidate(r.serviceId);
+    }
+    return records;
   }
 
   /**

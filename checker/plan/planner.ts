@@ -32,6 +32,28 @@ export interface PlanInput {
   readonly ecsServices?: ReadonlyMap<string, EcsServiceState>;
   /** Epoch ms of the last replacement per ECS service (`CLUSTER/SERVICE`). */
   readonly lastReplacement?: ReadonlyMap<string, number>;
+  /**
+   * The cycle's probes so far, when `services` carries only the ones that landed since the last
+   * pass (a pass mid-cycle): the degraded rule judges all of them. Default: the probes in
+   * `services`.
+   */
+  readonly probeStats?: { readonly probed: number; readonly failed: number };
+  /**
+   * Plan replacements (default true). A pass mid-cycle leaves them to the cycle's end: they wait
+   * minutes anyway, and need the ECS services described.
+   */
+  readonly replacements?: boolean;
+}
+
+/** The degraded rule: most of enough probes failed at once. */
+export function isDegraded(
+  stats: { readonly probed: number; readonly failed: number },
+  global: GlobalPolicy,
+): boolean {
+  return (
+    stats.probed >= global.degradedMinInstances &&
+    stats.failed * 100 > stats.probed * global.degradedFailPercent
+  );
 }
 
 /** `CLUSTER/SERVICE` of the ECS service a task belongs to; undefined for standalone tasks. */
@@ -68,10 +90,8 @@ interface Evaluated {
 }
 
 export function plan(input: PlanInput): Plan {
-  const probeStats = countProbes(input.services);
-  const degraded =
-    probeStats.probed >= input.global.degradedMinInstances &&
-    probeStats.failed * 100 > probeStats.probed * input.global.degradedFailPercent;
+  const probeStats = input.probeStats ?? countProbes(input.services);
+  const degraded = isDegraded(probeStats, input.global);
 
   const out = {
     state: new Map(input.state),
@@ -83,7 +103,7 @@ export function plan(input: PlanInput): Plan {
   };
   const replaceable: Evaluated[] = [];
   for (const svc of input.services) planService(svc, input, degraded, out, replaceable);
-  planReplacements(replaceable, input, degraded, out);
+  if (input.replacements !== false) planReplacements(replaceable, input, degraded, out);
   for (const key of out.forget) out.state.delete(key);
   return { ...out, degraded, probeStats };
 }
@@ -365,7 +385,9 @@ function observe(
     verdict = "unhealthy";
     unhealthySince ??= now;
   } else if (!degraded) {
-    const ecsUnhealthy = isEcsUnhealthy(obs.task);
+    // ECS's health status counts with the probe it is read with: one check per probe, however
+    // many passes a cycle makes.
+    const ecsUnhealthy = obs.probe !== undefined && isEcsUnhealthy(obs.task);
     const failing = ecsUnhealthy || (obs.probe !== undefined && !obs.probe.ok);
     const succeeding = !ecsUnhealthy && obs.probe !== undefined && obs.probe.ok;
     if (failing) {
