@@ -62,7 +62,9 @@ async function main(o: Options): Promise<void> {
   log(
     `${count} instances, interval ${o.interval}, ${o.protocol}, concurrency ${config.concurrency}`,
   );
-  log("cycle  duration  late  probed  failed  cpu(ms)  cpu/probe(ms)  rss(MiB)  farm req");
+  log(
+    "cycle  duration  late  probed  failed  cpu(ms)  cpu/probe(ms)  user/sys  rss(MiB)  farm req",
+  );
   let next = Date.now();
   for (let c = 0; c < Number(o.cycles); c++) {
     const cpu0 = process.cpuUsage();
@@ -80,6 +82,10 @@ async function main(o: Options): Promise<void> {
         String(report.probeStats.failed).padStart(7),
         cpuMs.toFixed(0).padStart(8),
         (probed > 0 ? cpuMs / probed : 0).toFixed(3).padStart(14),
+        // In the kernel (sys) is mostly loopback connect/close, both ends charged to the prober.
+        `${Math.round((100 * cpu.user) / (cpu.user + cpu.system))}/${Math.round((100 * cpu.system) / (cpu.user + cpu.system))}`.padStart(
+          9,
+        ),
         (process.memoryUsage().rss / 2 ** 20).toFixed(0).padStart(9) +
           ` heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}/${(process.memoryUsage().heapTotal / 2 ** 20).toFixed(0)} ext ${(process.memoryUsage().external / 2 ** 20).toFixed(0)}`,
         String((await farm.requests()) - req0).padStart(9),

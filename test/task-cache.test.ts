@@ -1,6 +1,11 @@
 import { strict as assert } from "node:assert";
 import type { EcsServiceState, TaskLookup } from "../checker/domain/types";
-import { fullPassMs, TaskStateCache } from "../checker/loop/task-cache";
+import {
+  fullPassMs,
+  REFRESH_CALLS_PER_SECOND,
+  refreshPeriodMs,
+  TaskStateCache,
+} from "../checker/loop/task-cache";
 import type { Clock, EcsPort, TaskRef } from "../checker/ports";
 import { runningTask, taskIn } from "./support/scenario";
 
@@ -113,5 +118,33 @@ describe("task state cache", () => {
     assert.equal(fullPassMs(1000), 6000);
     assert.equal(fullPassMs(10_000), 30_000);
     assert.equal(fullPassMs(60_000), 60_000);
+  });
+
+  it("keeps the steady refresh within its share of the ECS budget however many tasks", async () => {
+    assert.equal(refreshPeriodMs(30_000, 1000), 30_000, "small namespaces keep the base");
+    for (const count of [5000, 20_000]) {
+      const ecs = new FakeEcs();
+      const cache = new TaskStateCache(ecs, clock, fullPassMs(5000));
+      const many = Array.from({ length: count }, (_, i) => ({ cluster: "c1", taskId: `t${i}` }));
+      // Five-second cycles for five minutes; the first period (everything new) is not counted.
+      const warm = refreshPeriodMs(30_000, count);
+      let calls = 0;
+      const refreshed = new Set<string>();
+      for (clock.t = 0; clock.t < warm + 300_000; clock.t += 5000) {
+        ecs.described = [];
+        await cache.read(many, steady);
+        if (clock.t < warm) continue;
+        for (const batch of ecs.described) {
+          calls += Math.ceil(batch.length / 100);
+          for (const id of batch) refreshed.add(id);
+        }
+      }
+      const perSecond = calls / 300;
+      assert.ok(
+        perSecond <= REFRESH_CALLS_PER_SECOND * 1.05,
+        `${count} tasks: ${perSecond.toFixed(2)} DescribeTasks/s`,
+      );
+      assert.equal(refreshed.size, count, `${count} tasks: every task refreshed`);
+    }
   });
 });

@@ -2,7 +2,8 @@
 // per cluster (desiredStatus STOPPED) finds every task that is going away; DescribeTasks then
 // runs only for tasks that are new, going away, not steadily RUNNING, or not healthy and in
 // rotation in our view, plus a staggered refresh of the rest (which catches ECS's own health
-// status) at least every `fullPassMs`. When ListTasks fails, every task is described.
+// status) at least every `fullPassMs`, or slower where the namespace is so large that this would
+// take more than a fifth of the account's ECS budget. When ListTasks fails, every task is described.
 // The cycle waits only for the tasks its decisions need; a staggered refresh that ECS (or its
 // throttling) is slow to answer lands when it lands, and is not asked again meanwhile.
 
@@ -19,6 +20,21 @@ interface Entry {
 /** Refresh period for steady tasks: catches ECS UNHEALTHY within about six intervals, 30 s at most. */
 export function fullPassMs(intervalMs: number): number {
   return Math.max(intervalMs, Math.min(30_000, 6 * intervalMs));
+}
+
+/**
+ * DescribeTasks calls a second the steady refresh may use on average. DescribeTasks and ListTasks
+ * share one bucket per account and region (20 a second sustained) with every other ECS client:
+ * the checker keeps to a fifth of it however large the namespace.
+ */
+export const REFRESH_CALLS_PER_SECOND = 4;
+
+/**
+ * The refresh period for `tasks` steady tasks: `baseMs`, stretched where the budget asks. Ages
+ * are staggered over [period/2, period), so the rate is about 1.39 x tasks / period.
+ */
+export function refreshPeriodMs(baseMs: number, tasks: number): number {
+  return Math.max(baseMs, Math.ceil((1000 * 1.39 * tasks) / (100 * REFRESH_CALLS_PER_SECOND)));
 }
 
 export class TaskStateCache {
@@ -53,6 +69,7 @@ export class TaskStateCache {
    */
   async start(refs: readonly TaskRef[], steady: (taskId: string) => boolean): Promise<TaskRead> {
     const now = this.clock.now();
+    const period = refreshPeriodMs(this.refreshMs, refs.length);
     const goingAway = await this.ecs.listGoingAway([...new Set(refs.map((r) => r.cluster))]);
     const needed: TaskRef[] = [];
     const refresh: TaskRef[] = [];
@@ -68,8 +85,8 @@ export class TaskStateCache {
         needed.push(r);
         continue;
       }
-      // Stagger refreshes over [refreshMs/2, refreshMs) so they do not all fall in one cycle.
-      const age = this.refreshMs / 2 + offsetOf(r.taskId, this.refreshMs / 2);
+      // Stagger refreshes over [period/2, period) so they do not all fall in one cycle.
+      const age = period / 2 + offsetOf(r.taskId, period / 2);
       if (now - e.at >= age && !this.refreshing.has(r.taskId)) refresh.push(r);
     }
     this.skipped = refs.length - needed.length - refresh.length;
