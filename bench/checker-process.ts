@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { nodeOptions } from "../components/checker-env";
+import { pinChecker } from "./pin";
 import { freePort } from "../test/support/moto";
 
 export interface CheckerProcess {
@@ -44,6 +45,7 @@ export async function startChecker(
     },
     stdio: ["ignore", process.env["BENCH_DEBUG"] ? "inherit" : "ignore", "inherit"],
   });
+  if (child.pid !== undefined) pinChecker(child.pid);
   const base = `http://127.0.0.1:${port}`;
   return {
     child,

@@ -2,7 +2,8 @@
 // in-memory Cloud Map and ECS ports and loopback targets served by another process. This is
 // what to profile (`node --cpu-prof dist/bench/core.js ...`) when a scale run is late, since
 // the scale runs mix in moto's time. Prints CPU per probe, cycle time and peak RSS. Run it as
-// the component runs the checker: `node --max-old-space-size=128 dist/bench/core.js` (512 MiB).
+// the component runs the checker (512 MiB):
+// `node --max-old-space-size=128 --max-semi-space-size=8 dist/bench/core.js`.
 
 import { writeHeapSnapshot } from "node:v8";
 import { Command } from "commander";

@@ -1,6 +1,7 @@
 // Results as a Markdown table and SVG charts (rendered by Vega, headless).
 
 import os from "node:os";
+import type { Pinning } from "./pin";
 import type { ReactionResult } from "./reaction";
 import type { ScaleResult } from "./scale";
 
@@ -9,10 +10,13 @@ export interface Machine {
   readonly cpu: string;
   readonly node: string;
   readonly memoryGiB: number;
+  /** CPUs of the checker and of everything else, when the run was pinned. */
+  readonly pinning: Pinning | undefined;
 }
 
-export function machine(): Machine {
+export function machine(pinning: Pinning | undefined): Machine {
   return {
+    pinning,
     cores: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? "unknown",
     node: process.version,
@@ -34,6 +38,9 @@ export function markdown(
     "much slower than AWS at scale): its share of each cycle is shown apart from the checker's own time.",
     "moto's DescribeTasks is patched for the run to find tasks through an index instead of a substring",
     "scan of every task (same answers; bench/moto_indexed.py): unpatched, it takes seconds a call at 20,000 tasks.",
+    m.pinning
+      ? `The checker ran on a core of its own (CPU ${m.pinning.checker}); the driver, moto and the targets on CPU ${m.pinning.rest}. On loopback, part of the targets' kernel work (their side of each connect) runs on the checker's core.`
+      : "The checker shared every core with moto and the targets (not pinned).",
     "",
   ];
   if (scale.length > 0) {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { pointSdkAt, startMoto } from "../test/support/moto";
 import { runReaction, type ReactionResult } from "./reaction";
+import { pinBench } from "./pin";
 import { cycleChart, machine, markdown, reactionChart } from "./report";
 import { runScale, type ScaleResult } from "./scale";
 
@@ -17,10 +18,17 @@ interface Options {
   events: string;
   stopEvents: string;
   out: string;
+  pin: boolean;
 }
 
 async function main(o: Options): Promise<void> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  const pinning = o.pin ? pinBench() : undefined;
+  log(
+    pinning
+      ? `checker on CPU ${pinning.checker}; driver, moto and targets on CPU ${pinning.rest}`
+      : "not pinned: the checker shares every core with moto and the targets",
+  );
   // moto with DescribeTasks made linear (see moto_indexed.py): stock moto's takes seconds a call
   // at 20,000 tasks, which would bury the checker's own time.
   const moto = await startMoto({
@@ -60,7 +68,7 @@ async function main(o: Options): Promise<void> {
   } finally {
     await moto.stop();
   }
-  const m = machine();
+  const m = machine(pinning);
   const md = markdown(m, scale, reaction);
   process.stdout.write(`${md}\n`);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -82,6 +90,7 @@ new Command("bench")
   .option("--reaction <list>", "interval x threshold settings, e.g. 1x2,5x3,10x3", "1x2")
   .option("--events <n>", "fail/recover events per reaction setting", "10")
   .option("--stop-events <n>", "task-stop events per reaction setting", "3")
+  .option("--no-pin", "let the checker share every core with moto and the targets")
   .option("--out <dir>", "where results go", path.resolve(__dirname, "../../bench/results"))
   .action((o: Options) =>
     main(o).catch((err: unknown) => {

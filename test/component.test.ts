@@ -322,7 +322,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     for (const key of Object.keys(env))
       assert.ok(known.has(key) || key === "NODE_OPTIONS", `${key} is not a checker variable`);
     // V8's heap capped at a quarter of the task's memory, so it collects before RSS grows.
-    assert.equal(env["NODE_OPTIONS"], "--max-old-space-size=128");
+    assert.equal(env["NODE_OPTIONS"], "--max-old-space-size=128 --max-semi-space-size=8");
 
     assert.equal(env["CMHC_NAMESPACE"], "ns-abc123");
     const parsed = parseConfig({ env });
@@ -430,7 +430,11 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     assert.equal(net.securityGroups[1], "sg-extra");
     assert.equal(net.assignPublicIp, true);
     assert.equal(c.one("aws:ecs/taskDefinition:TaskDefinition").inputs["cpu"], "512");
-    assert.equal(c.env()["NODE_OPTIONS"], "--max-old-space-size=256", "a quarter of 1024 MiB");
+    assert.equal(
+      c.env()["NODE_OPTIONS"],
+      "--max-old-space-size=256 --max-semi-space-size=16",
+      "a quarter of 1024 MiB; a sixty-fourth for the young generation",
+    );
     assert.equal(c.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"], 7);
   });
 

@@ -48,10 +48,16 @@ class HangingProber implements Prober {
   }
 }
 
-async function setup(count: number, prober: Prober = new RecordingProber(), settings = {}) {
+async function setup(
+  count: number,
+  prober: Prober = new RecordingProber(),
+  settings = {},
+  perService = 1000,
+) {
   const { cloudMap, ecs } = memoryNamespace({
     count,
     port: 8080,
+    perService,
     addressOf: (i) => `127.0.${60 + Math.floor(i / 250)}.${(i % 250) + 1}`,
   });
   const logs: LogLine[] = [];
@@ -259,5 +265,26 @@ describe("decisions as probes land", () => {
       [`deregister ${taskIdOf(0)}`],
     );
     assert.ok(timed[0]!.at >= Math.max(...prober.started), "decided at the cycle's end");
+  });
+});
+
+describe("reading a namespace of many services", () => {
+  it("reads a few services at a time, and keeps their order", async () => {
+    const w = await setup(16 * 5, new RecordingProber(), {}, 5); // 16 services of 5
+    let inFlight = 0;
+    let most = 0;
+    w.cloudMap.discoverRevision = async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+      return "1";
+    };
+    const report = await w.checker.runCycle();
+    assert.ok(most > 1 && most <= 8, `between 2 and 8 reads at once (${most})`);
+    assert.deepEqual(
+      report.services.map((s) => s.name),
+      w.cloudMap.services.map((s) => s.name),
+    );
+    assert.equal(report.probeStats.probed, 80);
   });
 });

@@ -6,6 +6,13 @@ import type { CustomStatus, InstanceRecord, ServiceInfo } from "../domain/types"
 import type { Logger } from "../observability/logger";
 import type { CloudMapPort, Clock, NamespaceInfo } from "../ports";
 import { describeAwsError } from "../aws/errors";
+import { pool } from "../util/pool";
+
+/**
+ * Services read at once. DiscoverInstancesRevision is data plane (1,000 a second); a re-list
+ * (ListInstances) is control plane, throttled lower, and only follows a changed revision.
+ */
+const READ_CONCURRENCY = 8;
 
 export interface ServiceSnapshot {
   readonly info: ServiceInfo;
@@ -52,12 +59,13 @@ export class NamespaceReader {
    */
   async read(): Promise<ServiceSnapshot[]> {
     const services = await this.listServices();
-    const snapshots: ServiceSnapshot[] = [];
-    for (const info of services) {
-      const snap = await this.readService(info);
-      if (snap) snapshots.push(snap);
-    }
-    return snapshots;
+    const snapshots: Array<ServiceSnapshot | undefined> = new Array(services.length);
+    // A few services at a time: one after another, a namespace of 100 services would spend
+    // seconds of each cycle on round trips before its first probe.
+    await pool([...services.keys()], READ_CONCURRENCY, async (k) => {
+      snapshots[k] = await this.readService(services[k]!);
+    });
+    return snapshots.filter((s): s is ServiceSnapshot => s !== undefined);
   }
 
   private async listServices(): Promise<ServiceInfo[]> {
