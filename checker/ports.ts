@@ -16,6 +16,8 @@ import type {
 export interface NamespaceInfo {
   readonly id: string;
   readonly name: string;
+  /** What the data-plane calls (DiscoverInstances*) take: `name`, unless reusing it got a hash. */
+  readonly httpName: string;
 }
 
 /** Cloud Map reads and writes the checker needs, and nothing more. */
@@ -26,6 +28,15 @@ export interface CloudMapPort {
   listServices(namespaceId: string): Promise<ServiceInfo[]>;
   /** Every instance of a service (all pages), with full attributes. */
   listInstances(serviceId: string): Promise<InstanceRecord[]>;
+  /**
+   * Every instance of a service with the revision of that very listing, through the data plane
+   * (DiscoverInstances: 1,000 calls a second, one call for a whole service of up to 1,000
+   * instances, where ListInstances is control plane, throttled lower, 100 a page).
+   */
+  discoverInstances(
+    namespaceName: string,
+    service: { readonly id: string; readonly name: string },
+  ): Promise<{ instances: InstanceRecord[]; revision: string }>;
   /** Cheap data-plane revision token; compare for equality only. */
   discoverRevision(namespaceName: string, serviceName: string): Promise<string>;
   /** Custom health statuses of a service's instances (all pages). */

@@ -55,10 +55,14 @@ export function taskRolePolicy(p: TaskPolicyInput): PolicyDocument {
         Resource: `${sd}:service/*`,
       },
       {
-        // The cheap data-plane revision check is authorised on the namespace and its services.
+        // The data-plane reads (the revision check, and the listing once it changed) are
+        // authorised on the namespace and its services.
         Sid: "CloudMapRevision",
         Effect: "Allow",
-        Action: ["servicediscovery:DiscoverInstancesRevision"],
+        Action: [
+          "servicediscovery:DiscoverInstances",
+          "servicediscovery:DiscoverInstancesRevision",
+        ],
         Resource: [`${sd}:namespace/${p.namespaceId}`, `${sd}:service/*`],
       },
       {

@@ -49,7 +49,11 @@ describe("AWS adapters against moto", function () {
 
   describe("Cloud Map", () => {
     it("resolves a namespace by ID and by name, and refuses an unknown one", async () => {
-      const expected = { id: world.namespaceId, name: "adapters.local" };
+      const expected = {
+        id: world.namespaceId,
+        name: "adapters.local",
+        httpName: "adapters.local",
+      };
       assert.deepEqual(await cloudMap.resolveNamespace(world.namespaceId), expected);
       assert.deepEqual(await cloudMap.resolveNamespace("adapters.local"), expected);
       await assert.rejects(
@@ -129,6 +133,32 @@ describe("AWS adapters against moto", function () {
           attributes: { AWS_INSTANCE_IPV4: "127.1.0.78", AWS_INSTANCE_PORT: "8080", Custom: "v77" },
         },
       );
+    });
+
+    it("lists a whole service in one DiscoverInstances call, with that listing's revision", async () => {
+      const svc = await world.serviceConnectService("big");
+      for (let i = 0; i < 130; i++) {
+        await world.registerRaw(svc.id, `i-${i}`, {
+          AWS_INSTANCE_IPV4: `127.1.0.${i + 1}`,
+          AWS_INSTANCE_PORT: "8080",
+          Custom: `v${i}`,
+        });
+      }
+      const { proxy, cloudMap } = await proxied();
+      const listed = await cloudMap.discoverInstances("adapters.local", svc);
+      assert.equal(proxy.calls.filter((c) => c.operation === "DiscoverInstances").length, 1);
+      const byId = (a: { instanceId: string }, b: { instanceId: string }) =>
+        a.instanceId.localeCompare(b.instanceId);
+      assert.deepEqual(
+        [...listed.instances].sort(byId),
+        (await cloudMap.listInstances(svc.id)).sort(byId),
+        "the same records as ListInstances",
+      );
+      assert.equal(listed.revision, await cloudMap.discoverRevision("adapters.local", "big"));
+      await cloudMap.deregisterInstance(svc.id, "i-7");
+      const after = await cloudMap.discoverInstances("adapters.local", svc);
+      assert.equal(after.instances.length, 129);
+      assert.notEqual(after.revision, listed.revision);
     });
 
     it("keeps a Service Connect instance's attributes through deregister and re-register", async () => {

@@ -182,6 +182,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
       "servicediscovery:RegisterInstance": `${sd}:service/*`,
       "servicediscovery:DeregisterInstance": `${sd}:service/*`,
       "servicediscovery:UpdateInstanceCustomHealthStatus": `${sd}:service/*`,
+      "servicediscovery:DiscoverInstances": `${sd}:namespace/ns-abc123 ${sd}:service/*`,
       "servicediscovery:DiscoverInstancesRevision": `${sd}:namespace/ns-abc123 ${sd}:service/*`,
       "servicediscovery:GetOperation": `${sd}:namespace/ns-abc123`,
       "ecs:ListTasks": "*",

@@ -286,9 +286,15 @@ describe("checker end to end (moto + loopback targets)", function () {
     proxy = await startFaultProxy(moto().endpoint);
     const h = await makeChecker({ namespace: world.namespaceName, endpoint: proxy.endpoint });
     await cycles(h, 4);
-    const lists = (): number => proxy!.calls.filter((c) => c.operation === "ListInstances").length;
+    const lists = (): number =>
+      proxy!.calls.filter((c) => c.operation === "DiscoverInstances").length;
     const revisions = proxy.calls.filter((c) => c.operation === "DiscoverInstancesRevision").length;
     assert.equal(lists(), 1, "one listing for four quiet cycles");
+    assert.equal(
+      proxy.calls.filter((c) => c.operation === "ListInstances").length,
+      0,
+      "listed through the data plane",
+    );
     assert.equal(revisions, 4);
     const [extra] = await world.runTasks("api", 1);
     const t = await startHttpTarget({ host: "127.0.10.9" });

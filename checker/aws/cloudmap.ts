@@ -3,6 +3,7 @@
 
 import {
   DeregisterInstanceCommand,
+  DiscoverInstancesCommand,
   DiscoverInstancesRevisionCommand,
   GetInstancesHealthStatusCommand,
   GetNamespaceCommand,
@@ -16,6 +17,9 @@ import {
 } from "@aws-sdk/client-servicediscovery";
 import type { CustomStatus, EcsServiceRef, InstanceRecord, ServiceInfo } from "../domain/types";
 import type { CloudMapPort, NamespaceInfo } from "../ports";
+
+/** DiscoverInstances' largest answer, and Cloud Map's quota of instances per service. */
+const DISCOVER_MAX = 1000;
 
 const ECS_MANAGED =
   /Managed by (arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/([^/\s]+)\/([^/\s]+))/;
@@ -57,7 +61,12 @@ export class SdkCloudMap implements CloudMapPort {
     if (/^ns-[0-9a-z]+$/.test(idOrName)) {
       try {
         const out = await this.client.send(new GetNamespaceCommand({ Id: idOrName }));
-        return { id: out.Namespace!.Id!, name: out.Namespace!.Name! };
+        const ns = out.Namespace!;
+        return {
+          id: ns.Id!,
+          name: ns.Name!,
+          httpName: ns.Properties?.HttpProperties?.HttpName ?? ns.Name!,
+        };
       } catch (err) {
         // An HTTP namespace may well be *named* like an ID: fall back to the name.
         if ((err as Error).name !== "NamespaceNotFound") throw err;
@@ -70,7 +79,10 @@ export class SdkCloudMap implements CloudMapPort {
         new ListNamespacesCommand({ NextToken, MaxResults: 100 }),
       );
       for (const ns of page.Namespaces ?? []) {
-        if (ns.Name === idOrName && ns.Id) matches.push({ id: ns.Id, name: ns.Name });
+        if (ns.Name === idOrName && ns.Id) {
+          const httpName = ns.Properties?.HttpProperties?.HttpName ?? ns.Name;
+          matches.push({ id: ns.Id, name: ns.Name, httpName });
+        }
       }
       NextToken = page.NextToken;
     } while (NextToken);
@@ -126,6 +138,36 @@ export class SdkCloudMap implements CloudMapPort {
       NextToken = page.NextToken;
     } while (NextToken);
     return [...out.values()];
+  }
+
+  async discoverInstances(
+    namespaceName: string,
+    service: { readonly id: string; readonly name: string },
+  ): Promise<{ instances: InstanceRecord[]; revision: string }> {
+    const out = await this.client.send(
+      new DiscoverInstancesCommand({
+        NamespaceName: namespaceName,
+        ServiceName: service.name,
+        HealthStatus: "ALL",
+        MaxResults: DISCOVER_MAX,
+      }),
+    );
+    const revision = String(out.InstancesRevision);
+    const found = out.Instances ?? [];
+    // DiscoverInstances has no pages: a full answer may not be all (should the per-service
+    // quota of 1,000 ever be raised), so ListInstances pages through it instead.
+    if (found.length >= DISCOVER_MAX)
+      return { instances: await this.listInstances(service.id), revision };
+    const byId = new Map<string, InstanceRecord>();
+    for (const i of found) {
+      if (!i.InstanceId) continue;
+      byId.set(i.InstanceId, {
+        serviceId: service.id,
+        instanceId: i.InstanceId,
+        attributes: { ...(i.Attributes ?? {}) },
+      });
+    }
+    return { instances: [...byId.values()], revision };
   }
 
   async discoverRevision(namespaceName: string, serviceName: string): Promise<string> {

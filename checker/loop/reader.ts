@@ -1,6 +1,7 @@
 // Read step: the namespace's services and instances, with as few AWS calls as possible.
-// A service's instances are re-listed only when its DiscoverInstancesRevision changes
-// (compared for equality only) or when the slower backstop period has passed.
+// A service's instances are re-listed (DiscoverInstances, one data-plane call a service) only
+// when its DiscoverInstancesRevision changes (compared for equality only) or when the slower
+// backstop period has passed.
 
 import type { CustomStatus, InstanceRecord, ServiceInfo } from "../domain/types";
 import type { Logger } from "../observability/logger";
@@ -104,7 +105,7 @@ export class NamespaceReader {
     const now = this.clock.now();
     let revision: string | undefined;
     try {
-      revision = await this.cloudMap.discoverRevision(this.namespace.name, info.name);
+      revision = await this.cloudMap.discoverRevision(this.namespace.httpName, info.name);
     } catch (err) {
       this.logger.warn(
         { service: info.name, err: describeAwsError(err) },
@@ -118,11 +119,18 @@ export class NamespaceReader {
       now - cached.listedAt < this.opts.resyncMs;
     if (fresh) return { ...cached, info };
     try {
-      const instances = await this.cloudMap.listInstances(info.id);
+      const listed = await this.cloudMap.discoverInstances(this.namespace.httpName, info);
       const statuses = info.customHealth
         ? await this.cloudMap.getHealthStatuses(info.id)
         : new Map<string, CustomStatus>();
-      const entry: CacheEntry = { info, instances, statuses, listedAt: now, revision };
+      const entry: CacheEntry = {
+        info,
+        instances: listed.instances,
+        statuses,
+        listedAt: now,
+        // The listing's own revision: the one read first may already be behind it.
+        revision: listed.revision,
+      };
       this.cache.set(info.id, entry);
       return entry;
     } catch (err) {

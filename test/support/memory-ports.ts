@@ -12,7 +12,11 @@ import type {
 } from "../../checker/domain/types";
 import type { CloudMapPort, EcsPort, NamespaceInfo, TaskRef } from "../../checker/ports";
 
-export const MEMORY_NAMESPACE: NamespaceInfo = { id: "ns-memory", name: "memory.local" };
+export const MEMORY_NAMESPACE: NamespaceInfo = {
+  id: "ns-memory",
+  name: "memory.local",
+  httpName: "memory.local",
+};
 const ACCOUNT = "arn:aws:ecs:us-east-1:123456789012";
 
 /** Task ID of instance `i`: 32 hex digits, as ECS gives. */
@@ -44,6 +48,12 @@ export class MemoryCloudMap implements CloudMapPort {
   }
   async listInstances(serviceId: string): Promise<InstanceRecord[]> {
     return [...(this.instances.get(serviceId) ?? [])];
+  }
+  async discoverInstances(
+    _namespace: string,
+    service: { id: string },
+  ): Promise<{ instances: InstanceRecord[]; revision: string }> {
+    return { instances: await this.listInstances(service.id), revision: String(this.revision) };
   }
   async discoverRevision(): Promise<string> {
     return String(this.revision);
