@@ -243,6 +243,27 @@ describe("decisions as probes land", () => {
     );
   });
 
+  it("starts the next cycle on what the rate limit left undone, and acts by the cycle's end", async () => {
+    const prober = new TimedProber(new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(hostOf)));
+    const w = await setup(20, prober, { ...SLOW, maxMutationsPerSecond: "2" });
+    const timed = timeMutations(w);
+    await w.checker.runCycle(); // first failures
+    const cycle2 = Date.now();
+    const second = await w.checker.runCycle(); // all ten unhealthy: two tokens a second
+    const done2 = timed.length;
+    assert.ok(done2 >= 1 && done2 < 10, `the rate limit leaves some undone (${done2} of 10)`);
+    for (const t of timed)
+      assert.ok(t.at <= cycle2 + 1800, "no mutation starts in the interval's last tenth");
+    assert.ok(second.durationMs <= 2000);
+    prober.started.length = 0;
+    await w.checker.runCycle();
+    assert.ok(timed.length > done2, "the next cycle went on with them");
+    assert.ok(
+      timed[done2]!.at < Math.max(...prober.started),
+      "from its start, not after its last probe",
+    );
+  });
+
   it("acts on nothing while the probes so far say the checker's own network failed", async () => {
     // Threshold 1: one failed probe would remove a target, so the first few wait for more.
     const prober = new TimedProber("all");

@@ -118,6 +118,8 @@ interface CycleRun {
   readonly listed: readonly Listed[];
   readonly tasks: TaskRead;
   readonly started: number;
+  /** No mutation starts after this, so the last one's answer lands within the interval. */
+  readonly actBy: number;
   readonly signal: AbortSignal | undefined;
   /** Every result this cycle (the report shows them). */
   readonly all: Map<string, ProbeResult>;
@@ -174,6 +176,8 @@ export class Checker {
   private readonly taskCache: TaskStateCache;
   /** Last replacement per ECS service (`CLUSTER/SERVICE`), for the cooldown. */
   private readonly lastReplacement = new Map<string, number>();
+  /** The last pass left actions undone (the rate limit): the next cycle starts on them. */
+  private backlog = false;
   /** The last cycle's end found it degraded: no decision until a cycle's end says otherwise. */
   private lastDegraded = false;
   /** How long the checker trusts its own mutation over a Cloud Map listing. */
@@ -273,6 +277,7 @@ export class Checker {
       listed,
       tasks,
       started,
+      actBy: started + config.intervalMs - Math.min(1000, config.intervalMs / 10),
       signal,
       all: new Map(),
       pending: new Map(),
@@ -287,8 +292,9 @@ export class Checker {
       () => this.midPass(run),
       (err) => logger.warn({ err: describeAwsError(err) }, "mid-cycle decision failed"),
     );
-    // A task ECS is stopping leaves at once, not after this cycle's probes.
-    if (this.anyLeaving(listed, tasks.goingAway)) passes.request();
+    // A task ECS is stopping leaves at once, not after this cycle's probes; so do changes the
+    // rate limit left undone last cycle, which then have the whole interval.
+    if (this.backlog || this.anyLeaving(listed, tasks.goingAway)) passes.request();
     await this.probe(items, started, signal, (item, r) => {
       // An aborted probe says nothing about the target.
       if (!r.ok && r.detail === "aborted") return;
@@ -324,7 +330,7 @@ export class Checker {
     // the margin left.
     if (!signal?.aborted && this.leaseKeeper.held()) await this.leaseKeeper.renew();
     if (!signal?.aborted && this.leaseKeeper.mayAct()) {
-      run.records.push(...(await this.act(result, previous, signal, started + config.intervalMs)));
+      run.records.push(...(await this.act(result, previous, signal, run.actBy)));
     } else if (result.actions.length > 0) {
       logger.debug({ actions: result.actions.length }, "not the lease holder: observing only");
     }
@@ -576,7 +582,7 @@ export class Checker {
     const previous = this.state;
     this.state = new Map(result.state);
     if (result.actions.length === 0 && result.forget.length === 0) return;
-    const records = await this.act(result, previous, run.signal, run.started + config.intervalMs);
+    const records = await this.act(result, previous, run.signal, run.actBy);
     run.records.push(...records);
     logger.debug({ folded: batch.size, actions: records.length }, "decided mid-cycle");
   }
@@ -592,6 +598,8 @@ export class Checker {
       if (previous.get(key)?.removedByChecker) await this.forgetDurably(key);
     }
     const records = await this.executor.execute(result.actions, this.state, signal, deadline);
+    // Fewer records than actions: the rate limit (or the deadline) left some undone.
+    this.backlog = records.length < result.actions.length;
     for (const r of records) {
       this.deps.status.recordAction(r);
       // Re-read what we changed: a revision token need not be monotonic (an emulator's is a sum
