@@ -111,15 +111,21 @@ describe("AWS adapters against moto", function () {
       assert.equal(proxy.calls.filter((c) => c.operation === "ListServices").length, 2);
     });
 
-    it("pages through more than 100 instances with their full attributes", async () => {
+    /** A service of `n` instances `i-K` at 127.1.0.K+1, each with a custom attribute. */
+    async function bigService(n: number) {
       const svc = await world.serviceConnectService("big");
-      for (let i = 0; i < 130; i++) {
+      for (let i = 0; i < n; i++) {
         await world.registerRaw(svc.id, `i-${i}`, {
           AWS_INSTANCE_IPV4: `127.1.0.${i + 1}`,
           AWS_INSTANCE_PORT: "8080",
           Custom: `v${i}`,
         });
       }
+      return svc;
+    }
+
+    it("pages through more than 100 instances with their full attributes", async () => {
+      const svc = await bigService(130);
       const { proxy, cloudMap } = await proxied();
       const instances = await cloudMap.listInstances(svc.id);
       assert.equal(instances.length, 130);
@@ -136,14 +142,7 @@ describe("AWS adapters against moto", function () {
     });
 
     it("lists a whole service in one DiscoverInstances call, with that listing's revision", async () => {
-      const svc = await world.serviceConnectService("big");
-      for (let i = 0; i < 130; i++) {
-        await world.registerRaw(svc.id, `i-${i}`, {
-          AWS_INSTANCE_IPV4: `127.1.0.${i + 1}`,
-          AWS_INSTANCE_PORT: "8080",
-          Custom: `v${i}`,
-        });
-      }
+      const svc = await bigService(130);
       const { proxy, cloudMap } = await proxied();
       const listed = await cloudMap.discoverInstances("adapters.local", svc);
       assert.equal(proxy.calls.filter((c) => c.operation === "DiscoverInstances").length, 1);
