@@ -21,6 +21,15 @@ import type { CloudMapPort, NamespaceInfo } from "../ports";
 /** DiscoverInstances' largest answer, and Cloud Map's quota of instances per service. */
 const DISCOVER_MAX = 1000;
 
+/** A namespace (from GetNamespace or ListNamespaces) with the name its data-plane calls take. */
+function namespaceInfo(
+  id: string,
+  ns: { Name?: string; Properties?: { HttpProperties?: { HttpName?: string } } },
+): NamespaceInfo {
+  const name = ns.Name!;
+  return { id, name, httpName: ns.Properties?.HttpProperties?.HttpName ?? name };
+}
+
 const ECS_MANAGED =
   /Managed by (arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/([^/\s]+)\/([^/\s]+))/;
 
@@ -61,12 +70,7 @@ export class SdkCloudMap implements CloudMapPort {
     if (/^ns-[0-9a-z]+$/.test(idOrName)) {
       try {
         const out = await this.client.send(new GetNamespaceCommand({ Id: idOrName }));
-        const ns = out.Namespace!;
-        return {
-          id: ns.Id!,
-          name: ns.Name!,
-          httpName: ns.Properties?.HttpProperties?.HttpName ?? ns.Name!,
-        };
+        return namespaceInfo(out.Namespace!.Id!, out.Namespace!);
       } catch (err) {
         // An HTTP namespace may well be *named* like an ID: fall back to the name.
         if ((err as Error).name !== "NamespaceNotFound") throw err;
@@ -79,10 +83,7 @@ export class SdkCloudMap implements CloudMapPort {
         new ListNamespacesCommand({ NextToken, MaxResults: 100 }),
       );
       for (const ns of page.Namespaces ?? []) {
-        if (ns.Name === idOrName && ns.Id) {
-          const httpName = ns.Properties?.HttpProperties?.HttpName ?? ns.Name;
-          matches.push({ id: ns.Id, name: ns.Name, httpName });
-        }
+        if (ns.Name === idOrName && ns.Id) matches.push(namespaceInfo(ns.Id, ns));
       }
       NextToken = page.NextToken;
     } while (NextToken);

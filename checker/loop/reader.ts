@@ -10,8 +10,8 @@ import { describeAwsError } from "../aws/errors";
 import { pool } from "../util/pool";
 
 /**
- * Services read at once. DiscoverInstancesRevision is data plane (1,000 a second); a re-list
- * (ListInstances) is control plane, throttled lower, and only follows a changed revision.
+ * Services read at once. Both reads are data plane (DiscoverInstancesRevision each cycle, and
+ * DiscoverInstances once the revision changed), which allows 1,000 calls a second.
  */
 const READ_CONCURRENCY = 8;
 
