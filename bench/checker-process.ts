@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import type { PhaseTimes } from "../checker/loop/phases";
 import { nodeOptions } from "../components/checker-env";
 import { pinChecker } from "./pin";
 import { freePort } from "../test/support/moto";
@@ -11,6 +12,8 @@ export interface CheckerProcess {
   readonly child: ChildProcess;
   readonly base: string;
   status(): Promise<StatusBody | undefined>;
+  /** Probe-duration histogram buckets summed over services: upper bound (s) -> count. */
+  probeBuckets(): Promise<Map<number, number>>;
   stop(): Promise<void>;
 }
 
@@ -18,6 +21,7 @@ export interface StatusBody {
   lastCycle?: {
     startedAt: string;
     durationMs: number;
+    phases: Readonly<PhaseTimes>;
     late: boolean;
     probed: number;
     failed: number;
@@ -58,6 +62,17 @@ export async function startChecker(
         return undefined;
       }
     },
+    async probeBuckets() {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const out = new Map<number, number>();
+      for (const m of text.matchAll(/^cmhc_probe_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
+        const bound = /le="([^"]+)"/.exec(m[1]!)?.[1];
+        if (bound === undefined) continue;
+        const le = bound === "+Inf" ? Infinity : Number(bound);
+        out.set(le, (out.get(le) ?? 0) + Number(m[2]));
+      }
+      return out;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -80,4 +95,19 @@ export async function nextCycle(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error("the checker completed no cycle in time");
+}
+
+/** The quantile `q` of the probes between two bucket readings, as the bucket's upper bound. */
+export function bucketQuantile(
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+  q: number,
+): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return NaN;
+  for (const le of bounds) {
+    if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return le;
+  }
+  return Infinity;
 }

@@ -26,11 +26,12 @@ interface Options {
   protocol: string;
   concurrency: string;
   fakeProbes?: boolean;
+  targetDelay: string;
 }
 
 async function main(o: Options): Promise<void> {
   const count = Number(o.instances);
-  const farm = await startFarmProcess();
+  const farm = await startFarmProcess(Number(o.targetDelay));
   const config = parseConfig({
     flags: {
       namespace: MEMORY_NAMESPACE.name,
@@ -112,6 +113,7 @@ new Command("bench-core")
   .option("--cycles <n>", "cycles to run (the first includes start-up)", "5")
   .option("--protocol <p>", "http | https | tcp", "http")
   .option("--concurrency <n|auto>", "probes in flight (the checker's --concurrency)", "auto")
+  .option("--target-delay <ms>", "each target answers after this long", "0")
   .option("--fake-probes", "probes pass at once without I/O: the checker's bookkeeping alone")
   .action((o: Options) =>
     main(o).catch((err: unknown) => {

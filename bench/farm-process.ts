@@ -4,7 +4,7 @@
 import { createInterface } from "node:readline";
 import { startFarm } from "./farm";
 
-void startFarm().then((farm) => {
+void startFarm(Number(process.argv[2] ?? 0)).then((farm) => {
   process.stdout.write(`${farm.port}\n`);
   // Lines `+ADDR` / `-ADDR` mark an address failing / passing; `?` reports the request count.
   createInterface({ input: process.stdin }).on("line", (line) => {

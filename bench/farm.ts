@@ -19,18 +19,26 @@ export function addressOf(i: number): string {
   return `127.${10 + Math.floor(i / 62_500)}.${Math.floor((i % 62_500) / 250)}.${(i % 250) + 1}`;
 }
 
-export async function startFarm(): Promise<Farm> {
+export async function startFarm(delayMs = 0): Promise<Farm> {
   const failing = new Set<string>();
   const farm: Farm = { port: 0, failing, requests: 0, close: async () => undefined };
   const server = http.createServer((req, res) => {
     farm.requests++;
     const local = (req.socket.localAddress ?? "").replace(/^::ffff:/, "");
-    res.writeHead(failing.has(local) ? 500 : 200, { "content-type": "text/plain" });
-    res.end("ok\n");
+    const answer = (): void => {
+      res.writeHead(failing.has(local) ? 500 : 200, { "content-type": "text/plain" });
+      res.end("ok\n");
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
   });
   server.keepAliveTimeout = 1000;
   // All interfaces, so every loopback address reaches it; only loopback addresses are ever probed.
-  await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", () => resolve()));
+  // A deep accept queue: one listener stands in for thousands of targets, each of which would
+  // have its own (Node's default 511 drops SYNs when a burst of probes arrives at once).
+  await new Promise<void>((resolve) =>
+    server.listen({ port: 0, host: "0.0.0.0", backlog: 4096 }, () => resolve()),
+  );
   farm.port = (server.address() as AddressInfo).port;
   farm.close = () =>
     new Promise<void>((resolve) => {
@@ -50,10 +58,15 @@ export interface FarmProcess {
   close(): void;
 }
 
-export async function startFarmProcess(): Promise<FarmProcess> {
-  const child = spawn(process.execPath, [path.join(__dirname, "farm-process.js")], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+/** `delayMs`: each answer waits that long, as a health endpoint that does some work. */
+export async function startFarmProcess(delayMs = 0): Promise<FarmProcess> {
+  const child = spawn(
+    process.execPath,
+    [path.join(__dirname, "farm-process.js"), String(delayMs)],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   // One question at a time: answers come back in order on stdout.
   let queue = Promise.resolve("");

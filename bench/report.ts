@@ -3,6 +3,7 @@
 import os from "node:os";
 import type { Pinning } from "./pin";
 import type { ReactionResult } from "./reaction";
+import { PHASES } from "../checker/loop/phases";
 import type { ScaleResult } from "./scale";
 
 export interface Machine {
@@ -25,6 +26,8 @@ export function machine(pinning: Pinning | undefined): Machine {
 }
 
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
+/** A histogram bucket's bound in ms, as "≤ N ms". */
+const ms = (s: number): string => (Number.isFinite(s) ? `≤ ${Math.round(s * 1000)} ms` : "-");
 
 export function markdown(
   m: Machine,
@@ -57,6 +60,25 @@ export function markdown(
         .join(", ");
       out.push(
         `| ${r.instances} | ${r.failingPercent} % | ${r.intervalS} s | ${r.cycles} | ${f(r.cycleP50S, 2)} / ${f(r.cycleMaxS, 2)} s | ${r.lateCycles} | ${f(r.probesPerSecond, 0)} | ${f(r.cpuPercent)} % | ${f(r.peakRssMiB)} MiB | ${r.removals}/${r.expectedRemovals} (${r.falseRemovals}) | ${f(r.emulatorMsPerCycle, 0)} ms | ${calls} |`,
+      );
+    }
+    out.push(
+      "",
+      "Where a cycle's time goes (mean ms, as the checker measures it): lease, read (Cloud Map), ecs (ListTasks before probing,",
+      "DescribeTasks the decisions wait for) and act (mutations) wait on AWS; probe (the spread, with the decisions made as",
+      "probes land) and decide (planning, status) are the checker's own.",
+      "",
+      `| instances | failing | concurrency | ${PHASES.join(" | ")} | probe time p50 / p99 | CPU busy (steal) | emulator ms / call |`,
+      `| ---: | ---: | ---: | ${PHASES.map(() => "---:").join(" | ")} | ---: | --- | --- |`,
+    );
+    for (const r of scale) {
+      out.push(
+        `| ${r.instances} | ${r.failingPercent} % | ${r.concurrency} | ${PHASES.map((p) => f(r.phasesMs[p], 0)).join(" | ")} | ${ms(r.probeP50S)} / ${ms(r.probeP99S)} | ${r.cpus.map((c, i) => `${i}: ${f(c.busyPercent, 0)} % (${f(c.stealPercent, 0)})`).join(", ")} | ${Object.entries(
+          r.emulatorMsPerCall,
+        )
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([op, n]) => `${op} ${n}`)
+          .join(", ")} |`,
       );
     }
     out.push("");

@@ -19,6 +19,7 @@ interface Options {
   stopEvents: string;
   out: string;
   pin: boolean;
+  concurrency: string;
 }
 
 async function main(o: Options): Promise<void> {
@@ -47,6 +48,7 @@ async function main(o: Options): Promise<void> {
             intervalMs: Number(o.interval) * 1000,
             cycles: Number(o.cycles),
             failingPercent: failing,
+            concurrency: o.concurrency,
             log,
           }),
         );
@@ -90,6 +92,7 @@ new Command("bench")
   .option("--reaction <list>", "interval x threshold settings, e.g. 1x2,5x3,10x3", "1x2")
   .option("--events <n>", "fail/recover events per reaction setting", "10")
   .option("--stop-events <n>", "task-stop events per reaction setting", "3")
+  .option("--concurrency <n|auto>", "the checker's --concurrency in the scale runs", "auto")
   .option("--no-pin", "let the checker share every core with moto and the targets")
   .option("--out <dir>", "where results go", path.resolve(__dirname, "../../bench/results"))
   .action((o: Options) =>

@@ -1,17 +1,20 @@
 // Scale: how many instances one checker holds at an interval, what it costs in CPU, memory and
 // AWS calls, and whether it removes anything it should not.
 
+import { PHASES, type PhaseTimes } from "../checker/loop/phases";
 import { startFaultProxy } from "../test/support/fault-proxy";
 import type { Moto } from "../test/support/moto";
 import { World } from "../test/support/world";
-import { nextCycle, startChecker } from "./checker-process";
+import { bucketQuantile, nextCycle, startChecker } from "./checker-process";
 import { addressOf, startFarmProcess } from "./farm";
-import { cpuSeconds, peakRssMiB } from "./process-stats";
+import { cpuSeconds, cpuShare, cpuTimes, peakRssMiB } from "./process-stats";
 
 export interface ScaleResult {
   readonly instances: number;
   readonly services: number;
   readonly failingPercent: number;
+  /** The checker's --concurrency. */
+  readonly concurrency: string;
   readonly intervalS: number;
   readonly cycles: number;
   readonly cycleP50S: number;
@@ -27,6 +30,15 @@ export interface ScaleResult {
   readonly awsCallsPerCycle: Readonly<Record<string, number>>;
   /** Time per cycle spent waiting on the emulator (not the checker's own time). */
   readonly emulatorMsPerCycle: number;
+  /** Probe duration p50 / p99 (bucket upper bounds, s): slow targets hold the spread back. */
+  readonly probeP50S: number;
+  readonly probeP99S: number;
+  /** Busy and steal share of each CPU over the window: is the emulator's and targets' core full? */
+  readonly cpus: ReadonlyArray<{ busyPercent: number; stealPercent: number }>;
+  /** Mean emulator time per call, by operation (ms). */
+  readonly emulatorMsPerCall: Readonly<Record<string, number>>;
+  /** Mean milliseconds a cycle spent in each phase, as the checker measured them. */
+  readonly phasesMs: Readonly<PhaseTimes>;
   readonly setupS: number;
 }
 
@@ -39,6 +51,7 @@ export async function runScale(
     intervalMs: number;
     cycles: number;
     failingPercent: number;
+    concurrency: string;
     log: (s: string) => void;
   },
 ): Promise<ScaleResult> {
@@ -71,6 +84,7 @@ export async function runScale(
   const checker = await startChecker(proxy.endpoint, {
     CMHC_NAMESPACE: `bench-${opts.instances}.local`,
     CMHC_INTERVAL: `${opts.intervalMs}ms`,
+    CMHC_CONCURRENCY: opts.concurrency,
   });
   try {
     // Warm-up: the first cycle lists and describes everything (slow against the emulator at
@@ -81,21 +95,32 @@ export async function runScale(
     const t0 = Date.now();
     const probes0 = await farm.requests();
     const calls0 = proxy.calls.length;
+    const buckets0 = await checker.probeBuckets();
+    const cpus0 = cpuTimes();
     const durations: number[] = [];
+    const phasesMs: PhaseTimes = { lease: 0, read: 0, ecs: 0, probe: 0, decide: 0, act: 0 };
     let late = 0;
     let last = t0;
     for (let c = 0; c < opts.cycles; c++) {
       const cycle = (await nextCycle(checker, last, opts.intervalMs * 4 + 30_000))!;
       last = Date.parse(cycle.startedAt);
       durations.push(cycle.durationMs / 1000);
+      for (const p of PHASES) phasesMs[p] += cycle.phases[p] / opts.cycles;
       if (cycle.late) late++;
     }
     const wall = (Date.now() - t0) / 1000;
+    const buckets = await checker.probeBuckets();
+    const cpus = cpuShare(cpus0, cpuTimes());
     const cpu = cpuSeconds(pid) - cpu0;
     const window = proxy.calls.slice(calls0);
     const perOp: Record<string, number> = {};
-    for (const call of window)
+    const opMs: Record<string, { ms: number; n: number }> = {};
+    for (const call of window) {
       perOp[call.operation] = (perOp[call.operation] ?? 0) + 1 / opts.cycles;
+      const o = (opMs[call.operation] ??= { ms: 0, n: 0 });
+      o.ms += call.upstreamMs;
+      o.n++;
+    }
     const removed = proxy
       .succeeded("DeregisterInstance")
       .map((c) => (JSON.parse(c.body) as { InstanceId: string }).InstanceId);
@@ -104,6 +129,7 @@ export async function runScale(
       instances: opts.instances,
       services,
       failingPercent: opts.failingPercent,
+      concurrency: opts.concurrency,
       intervalS: opts.intervalMs / 1000,
       cycles: opts.cycles,
       cycleP50S: durations[Math.floor(durations.length / 2)]!,
@@ -119,6 +145,13 @@ export async function runScale(
         Object.entries(perOp).map(([k, v]) => [k, Math.round(v * 10) / 10]),
       ),
       emulatorMsPerCycle: window.reduce((sum, c) => sum + c.upstreamMs, 0) / opts.cycles,
+      phasesMs,
+      cpus,
+      emulatorMsPerCall: Object.fromEntries(
+        Object.entries(opMs).map(([k, o]) => [k, Math.round(o.ms / o.n)]),
+      ),
+      probeP50S: bucketQuantile(buckets0, buckets, 0.5),
+      probeP99S: bucketQuantile(buckets0, buckets, 0.99),
       setupS,
     };
   } finally {

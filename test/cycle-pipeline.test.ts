@@ -7,11 +7,27 @@ import { createLogger } from "../checker/observability/logger";
 import { Metrics } from "../checker/observability/metrics";
 import { StatusBook } from "../checker/observability/status";
 import type { Prober } from "../checker/ports";
-import { autoConcurrency } from "../checker/probe";
+import { ADAPTIVE_MAX } from "../checker/probe/schedule";
+import { autoConcurrency, ProbeConcurrency } from "../checker/probe";
 import { LocalLease } from "../checker/state/local-lease";
 import { MemoryStateStore } from "../checker/state/memory-store";
 import { FAST, type LogLine } from "./support/checker-harness";
 import { MEMORY_NAMESPACE, memoryNamespace, taskIdOf } from "./support/memory-ports";
+
+/** Targets that all answer, each after `ms`; counts in-flight. */
+class SlowProber implements Prober {
+  inFlight = 0;
+  maxInFlight = 0;
+  probed = 0;
+  constructor(private readonly ms: number) {}
+  async probe(): Promise<ProbeResult> {
+    this.probed++;
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    await new Promise((r) => setTimeout(r, this.ms));
+    this.inFlight--;
+    return { ok: true, detail: "HTTP 200", latencyMs: this.ms, at: Date.now() };
+  }
+}
 
 /** A prober that passes everything and records whom it probed. */
 class RecordingProber implements Prober {
@@ -65,6 +81,8 @@ async function setup(
     flags: { ...FAST, namespace: MEMORY_NAMESPACE.name, ...settings },
     env: {},
   });
+  const metrics = new Metrics();
+  const status = new StatusBook(config.intervalMs, Date.now());
   const checker = await Checker.create({
     config,
     cloudMap,
@@ -74,10 +92,10 @@ async function setup(
     store: new MemoryStateStore(),
     lease: new LocalLease("test"),
     logger: createLogger("debug", { write: (l: string) => void logs.push(JSON.parse(l)) }),
-    metrics: new Metrics(),
-    status: new StatusBook(config.intervalMs, Date.now()),
+    metrics,
+    status,
   });
-  return { cloudMap, ecs, prober: prober as RecordingProber, logs, checker };
+  return { cloudMap, ecs, prober: prober as RecordingProber, logs, checker, metrics, status };
 }
 
 describe("probe concurrency", () => {
@@ -93,6 +111,37 @@ describe("probe concurrency", () => {
     const f = await setup(600, fixed, { concurrency: "64" });
     await f.checker.runCycle();
     assert.equal(fixed.maxInFlight, 64, "a fixed setting is a hard limit");
+  });
+
+  it("auto: more in flight where every target answers, but slowly", async () => {
+    // 1,200 targets that each take 60 ms (below the 150 ms timeout) over a 90 ms spread: 256 in
+    // flight would start the last ones some 200 ms late; by the mean probe time, about 1,200.
+    const prober = new SlowProber(60);
+    const w = await setup(1200, prober);
+    await w.checker.runCycle();
+    assert.equal(prober.probed, 1200, "every instance probed");
+    assert.ok(prober.maxInFlight > 256, `more than 256 in flight (${prober.maxInFlight})`);
+  });
+
+  it("sizes auto concurrency by the mean probe time, up to its ceiling", () => {
+    const loop = { busy: 0.2, t: 0, utilization: () => loop.busy, now: () => (loop.t += 1000) };
+    const c = new ProbeConcurrency(loop);
+    const limit = c.limit(20_000, 2000, 2000);
+    assert.equal(limit(), autoConcurrency(20_000, 2000, 2000), "no probe time yet: the floor");
+    for (let i = 0; i < 1000; i++) c.observe(2);
+    assert.equal(limit(), 256, "fast targets: the floor");
+    for (let i = 0; i < 5000; i++) c.observe(100);
+    assert.ok(Math.abs(limit() - 1500) <= 2, `100 ms each: 1.5 x 10,000/s x 0.1 s (${limit()})`);
+    c.observe(Number.NaN);
+    c.observe(-5);
+    assert.ok(Math.abs(limit() - 1500) <= 2, "nonsense times are ignored");
+    for (let i = 0; i < 5000; i++) c.observe(1500);
+    assert.equal(limit(), ADAPTIVE_MAX, "hanging targets: capped");
+    loop.busy = 0.9;
+    assert.equal(limit(), 256, "the checker's own CPU is the bottleneck: no more in flight");
+    loop.busy = 0.3;
+    assert.equal(limit(), ADAPTIVE_MAX, "and again once it has time to spare");
+    assert.equal(c.limit(100, 2000, 8000)(), 64, "a small namespace needs few");
   });
 
   it("sizes auto concurrency from count, timeout and spread, within its bounds", () => {
@@ -130,6 +179,31 @@ describe("a cycle's ECS read runs alongside its probes", () => {
     assert.equal(w.prober.hosts.length, 3);
     assert.ok(!w.prober.hosts.includes("127.0.60.2"), "the stopping task was not probed");
     assert.deepEqual(w.cloudMap.mutations, [`deregister ${id}`]);
+  });
+
+  it("asks ECS about a task it took out only once it passes again, before putting it back", async () => {
+    const prober = new TimedProber(new Set(["127.0.60.2"]));
+    const w = await setup(4, prober);
+    const asked: string[] = [];
+    const describe = w.ecs.describeTasks.bind(w.ecs);
+    w.ecs.describeTasks = async (refs) => {
+      asked.push(...refs.map((r) => r.taskId));
+      return describe(refs);
+    };
+    const id = taskIdOf(1);
+    await w.checker.runCycle();
+    await w.checker.runCycle(); // the second failure takes it out
+    assert.deepEqual(w.cloudMap.mutations, [`deregister ${id}`]);
+    asked.length = 0;
+    await w.checker.runCycle();
+    await w.checker.runCycle();
+    assert.ok(!asked.includes(id), "out and still failing: nothing for ECS to decide");
+    prober.failing = new Set();
+    await w.checker.runCycle(); // first success
+    asked.length = 0;
+    await w.checker.runCycle(); // second success puts it back
+    assert.ok(asked.includes(id), "ECS was asked before the re-registration");
+    assert.deepEqual(w.cloudMap.mutations, [`deregister ${id}`, `register ${id}`]);
   });
 
   it("a DescribeTasks failure during the probes leaves task state unavailable, never a crash", async () => {
@@ -307,5 +381,33 @@ describe("reading a namespace of many services", () => {
       w.cloudMap.services.map((s) => s.name),
     );
     assert.equal(report.probeStats.probed, 80);
+  });
+});
+
+describe("where a cycle's time goes", () => {
+  it("charges waiting on Cloud Map and ECS to their phases, apart from the probes", async () => {
+    const w = await setup(4);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const revision = w.cloudMap.discoverRevision.bind(w.cloudMap);
+    w.cloudMap.discoverRevision = async (...args) => {
+      await sleep(150);
+      return revision(...args);
+    };
+    const listGoingAway = w.ecs.listGoingAway.bind(w.ecs);
+    w.ecs.listGoingAway = async () => {
+      await sleep(100);
+      return listGoingAway();
+    };
+    const report = await w.checker.runCycle();
+    const { phases } = report;
+    assert.ok(phases.read >= 140, `read ${phases.read} ms`);
+    assert.ok(phases.ecs >= 90, `ecs ${phases.ecs} ms`);
+    assert.ok(phases.probe < phases.read, `the probes took ${phases.probe} ms of their own`);
+    const sum = Object.values(phases).reduce((a, b) => a + b, 0);
+    assert.equal(sum, report.durationMs, "the phases add up to the cycle");
+    assert.deepEqual(w.status.lastCycle?.phases, phases, "/status shows them");
+    const text = await w.metrics.render();
+    for (const phase of ["lease", "read", "ecs", "probe", "decide", "act"])
+      assert.match(text, new RegExp(`cmhc_cycle_phase_seconds_count\\{phase="${phase}"\\} 1`));
   });
 });

@@ -5,6 +5,7 @@ describe("health endpoint logic", () => {
   const summary = (degraded: boolean) => ({
     startedAt: "",
     durationMs: 10,
+    phases: { lease: 0, read: 1, ecs: 1, probe: 7, decide: 1, act: 0 },
     degraded,
     late: false,
     probed: 10,

@@ -165,7 +165,7 @@ export const OPTIONS = [
     valueName: "n|auto",
     default: "auto",
     description:
-      "probes in flight at once; auto: enough that probes which all hang until their timeout still fit in the cycle (64 to 256)",
+      "probes in flight at once; auto: enough that probes which all hang until their timeout still fit in the cycle (64 to 256), and more where targets answer slowly (by the mean probe time, up to 2048)",
   },
   {
     key: "resyncInterval",

@@ -33,9 +33,10 @@ import type {
   TaskRef,
 } from "../ports";
 import { probeTarget } from "../probe/target";
-import { autoConcurrency, runSpread } from "../probe/schedule";
+import { ProbeConcurrency, runSpread } from "../probe/schedule";
 import { Executor, RateLimiter } from "./executor";
 import { LeaseKeeper } from "./lease-keeper";
+import { PHASES, PhaseTimer, type PhaseTimes } from "./phases";
 import { StoreHealth } from "./store-health";
 import { fullPassMs, TaskStateCache, type TaskRead } from "./task-cache";
 import { NamespaceReader, type ServiceSnapshot } from "./reader";
@@ -58,6 +59,8 @@ export interface CycleReport {
   readonly namespace: { id: string; name: string };
   readonly startedAt: string;
   readonly durationMs: number;
+  /** Milliseconds of the cycle spent in each phase (they add up to `durationMs`). */
+  readonly phases: Readonly<PhaseTimes>;
   readonly degraded: boolean;
   readonly probeStats: Plan["probeStats"];
   readonly services: ReadonlyArray<{
@@ -180,6 +183,8 @@ export class Checker {
   private backlog = false;
   /** The last cycle's end found it degraded: no decision until a cycle's end says otherwise. */
   private lastDegraded = false;
+  /** Sizes `auto` probe concurrency from how long probes take. */
+  private readonly concurrency = new ProbeConcurrency();
   /** How long the checker trusts its own mutation over a Cloud Map listing. */
   private readonly settleMs: number;
 
@@ -264,14 +269,18 @@ export class Checker {
   }
 
   async runCycle(signal?: AbortSignal): Promise<CycleReport> {
-    const { clock, config, metrics, logger } = this.deps;
+    const { clock, config, logger } = this.deps;
     const started = clock.now();
+    const phases = new PhaseTimer(() => clock.now());
     // The holder loads records once, on taking the lease; a standby follows them every cycle,
     // so it keeps probing what the holder took out and its /status stays warm.
     if ((await this.leaseKeeper.renew()) || !this.leaseKeeper.mayAct()) await this.syncRecords();
+    phases.end("lease");
     const listed = (await this.reader.read()).map((snap) => this.list(snap));
+    phases.end("read");
     // ECS answers while the probes run: task state is needed to decide, not to probe.
     const tasks = await this.readTasks(listed);
+    phases.end("ecs");
     const items = this.probeItems(listed, tasks.goingAway);
     const run: CycleRun = {
       listed,
@@ -308,17 +317,21 @@ export class Checker {
       }
     });
     await passes.idle();
+    phases.end("probe");
 
     // The cycle's end: fold what is left, judge the whole cycle (degraded, holds, replacements).
     const lookups = await tasks.lookups();
     const services = this.observe(listed, lookups, run.pending, started);
+    phases.end("ecs");
+    const ecsServices = await this.describeEcsServices(services);
+    phases.end("ecs");
     const result = plan({
       now: clock.now(),
       services,
       state: this.state,
       global: config.global,
       settleMs: this.settleMs,
-      ecsServices: await this.describeEcsServices(services),
+      ecsServices,
       lastReplacement: this.lastReplacement,
       probeStats: { probed: run.probed, failed: run.failed },
     });
@@ -326,27 +339,34 @@ export class Checker {
     this.state = new Map(result.state);
     this.lastDegraded = result.degraded;
     this.report(result);
+    phases.end("decide");
     // Renew right before acting (a slow cycle may have eaten the margin), then act only with
     // the margin left.
     if (!signal?.aborted && this.leaseKeeper.held()) await this.leaseKeeper.renew();
+    phases.end("lease");
     if (!signal?.aborted && this.leaseKeeper.mayAct()) {
       run.records.push(...(await this.act(result, previous, signal, run.actBy)));
     } else if (result.actions.length > 0) {
       logger.debug({ actions: result.actions.length }, "not the lease holder: observing only");
     }
+    phases.end("act");
     const records = run.records;
     const everyProbe = (): ServiceObservation[] => this.observe(listed, lookups, run.all, started);
+    this.updateStatus(services);
+    phases.end("decide");
     const durationMs = clock.now() - started;
-    metrics.cycleDuration.observe(durationMs / 1000);
-    metrics.degraded.set(result.degraded ? 1 : 0);
-    metrics.lastCycle.set(clock.now() / 1000);
-    this.updateStatus(services, started, durationMs, result, records.length);
-    logger.debug({ durationMs, ...result.probeStats, actions: records.length }, "cycle done");
+    const times = phases.times;
+    this.summarize(started, durationMs, times, result, records.length);
+    logger.debug(
+      { durationMs, phases: times, ...result.probeStats, actions: records.length },
+      "cycle done",
+    );
     const state = this.state;
     return {
       namespace: this.reader.namespace,
       startedAt: new Date(started).toISOString(),
       durationMs,
+      phases: times,
       degraded: result.degraded,
       probeStats: result.probeStats,
       // A getter, so `run` (which drops the report) never builds this per-instance list.
@@ -431,10 +451,20 @@ export class Checker {
       return none;
     };
     if (refs.length === 0) return none;
-    // A task is steady when its instance is healthy and in rotation in our view.
+    // A task is steady when a cached RUNNING (with this cycle's ListTasks) decides nothing about
+    // it: its instance is healthy and in rotation, or out of rotation with its probes still
+    // failing. Only a recovery acts on the latter, and its first success makes it unsteady, so
+    // ECS is asked before the re-registration (where the healthy threshold is above 1).
+    const thresholds = new Map(listed.map((l) => [l.snap.info.id, l.policy.healthyThreshold]));
     const unsteady = new Set<string>();
     for (const st of this.state.values()) {
-      if (st.verdict !== "healthy" || !st.inRotation) unsteady.add(st.instanceId);
+      const serving = st.verdict === "healthy" && st.inRotation;
+      const stillFailing =
+        st.verdict === "unhealthy" &&
+        !st.inRotation &&
+        st.consecutiveSuccesses === 0 &&
+        (thresholds.get(st.serviceId) ?? 1) > 1;
+      if (!serving && !stillFailing) unsteady.add(st.instanceId);
     }
     try {
       const read = await this.taskCache.start(refs, (taskId) => !unsteady.has(taskId));
@@ -526,7 +556,7 @@ export class Checker {
         spreadMs,
         concurrency:
           config.concurrency === "auto"
-            ? autoConcurrency(items.length, maxTimeout, spreadMs)
+            ? this.concurrency.limit(items.length, maxTimeout, spreadMs)
             : config.concurrency,
         sleep: (ms, s) => clock.sleep(ms, s),
         now: () => clock.now(),
@@ -537,6 +567,8 @@ export class Checker {
       async (item) => {
         const r = await prober.probe(item.target, item.check, signal);
         metrics.probes.inc({ service: item.service, result: r.ok ? "success" : "failure" });
+        metrics.probeDuration.observe({ service: item.service }, r.latencyMs / 1000);
+        this.concurrency.observe(r.latencyMs);
         landed(item, r);
         return r;
       },
@@ -667,14 +699,8 @@ export class Checker {
     }
   }
 
-  private updateStatus(
-    services: readonly ServiceObservation[],
-    started: number,
-    durationMs: number,
-    result: Plan,
-    actions: number,
-  ): void {
-    const { status, metrics, config, clock } = this.deps;
+  private updateStatus(services: readonly ServiceObservation[]): void {
+    const { status, metrics } = this.deps;
     // One gauge update per label set, not one per instance.
     const counts = new Map<
       string,
@@ -722,11 +748,26 @@ export class Checker {
         }),
       ),
     );
+  }
+
+  private summarize(
+    started: number,
+    durationMs: number,
+    phases: Readonly<PhaseTimes>,
+    result: Plan,
+    actions: number,
+  ): void {
+    const { status, metrics, config, clock } = this.deps;
     const late = durationMs > config.intervalMs;
     metrics.cycles.inc({ result: result.degraded ? "degraded" : late ? "late" : "ok" });
+    metrics.cycleDuration.observe(durationMs / 1000);
+    for (const phase of PHASES) metrics.cyclePhase.observe({ phase }, phases[phase] / 1000);
+    metrics.degraded.set(result.degraded ? 1 : 0);
+    metrics.lastCycle.set(clock.now() / 1000);
     status.lastCycle = {
       startedAt: new Date(started).toISOString(),
       durationMs,
+      phases,
       degraded: result.degraded,
       late,
       probed: result.probeStats.probed,

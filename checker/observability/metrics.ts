@@ -13,6 +13,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly probeDuration = new Histogram({
+    name: "cmhc_probe_duration_seconds",
+    help: "Probe time by service, from connect to verdict (a timeout counts as its full length)",
+    labelNames: ["service"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
   readonly instances = new Gauge({
     name: "cmhc_instances",
     help: "Instances by service, verdict (healthy|unhealthy) and whether Cloud Map hands them out",
@@ -45,6 +53,14 @@ export class Metrics {
     name: "cmhc_cycle_duration_seconds",
     help: "Duration of a full read-probe-decide-act cycle",
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly cyclePhase = new Histogram({
+    name: "cmhc_cycle_phase_seconds",
+    help: "Time of each cycle in a phase: lease, read (Cloud Map), ecs (ECS), act (mutations) wait on AWS; probe and decide are the checker's own",
+    labelNames: ["phase"] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers: [this.registry],
   });
 

@@ -1,6 +1,7 @@
 // What /status and /healthz report: the checker's view after each cycle.
 
 import type { Action, Hold, InstanceState, ProbeResult } from "../domain/types";
+import type { PhaseTimes } from "../loop/phases";
 
 export interface ActionRecord {
   readonly at: string;
@@ -32,6 +33,8 @@ export interface InstanceStatus {
 export interface CycleSummary {
   readonly startedAt: string;
   readonly durationMs: number;
+  /** Milliseconds in each phase: waiting on AWS (lease, read, ecs, act) or the checker's own. */
+  readonly phases: Readonly<PhaseTimes>;
   readonly degraded: boolean;
   readonly late: boolean;
   readonly probed: number;

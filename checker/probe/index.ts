@@ -3,4 +3,10 @@ export { NetProber } from "./net-prober";
 export { httpProbe } from "./http";
 export { tcpProbe } from "./tcp";
 export type { Outcome } from "./outcome";
-export { runSpread, offsetOf, autoConcurrency, type SpreadOptions } from "./schedule";
+export {
+  runSpread,
+  offsetOf,
+  autoConcurrency,
+  ProbeConcurrency,
+  type SpreadOptions,
+} from "./schedule";
