@@ -36,7 +36,10 @@ export async function startChecker(
   env: Record<string, string>,
 ): Promise<CheckerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--no-warnings", CLI, "run"], {
+  // BENCH_CHECKER_PROF=DIR: a CPU profile of the checker, written there when it exits.
+  const prof = process.env["BENCH_CHECKER_PROF"];
+  const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...flags, "--no-warnings", CLI, "run"], {
     env: {
       ...process.env,
       // As the component runs it in its default 512 MiB task.

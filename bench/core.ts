@@ -27,11 +27,17 @@ interface Options {
   concurrency: string;
   fakeProbes?: boolean;
   targetDelay: string;
+  failing: string;
 }
 
 async function main(o: Options): Promise<void> {
   const count = Number(o.instances);
   const farm = await startFarmProcess(Number(o.targetDelay));
+  // The failing share spread evenly, as in the scale runs (HTTP 500 from the farm).
+  const failing = Number(o.failing);
+  for (let i = 0; i < count; i++) {
+    if ((i * failing) % 100 < failing) farm.setFailing(addressOf(i), true);
+  }
   const config = parseConfig({
     flags: {
       namespace: MEMORY_NAMESPACE.name,
@@ -113,6 +119,7 @@ new Command("bench-core")
   .option("--cycles <n>", "cycles to run (the first includes start-up)", "5")
   .option("--protocol <p>", "http | https | tcp", "http")
   .option("--concurrency <n|auto>", "probes in flight (the checker's --concurrency)", "auto")
+  .option("--failing <percent>", "share of targets answering HTTP 500", "0")
   .option("--target-delay <ms>", "each target answers after this long", "0")
   .option("--fake-probes", "probes pass at once without I/O: the checker's bookkeeping alone")
   .action((o: Options) =>

@@ -303,6 +303,16 @@ describe("decisions as probes land", () => {
     assert.ok(timed[0]!.at < Math.max(...prober.started) - 500);
   });
 
+  it("plans only the service a result came from, not the whole namespace", async () => {
+    const prober = new TimedProber(new Set([hostOf(7)])); // in the second of four services
+    const w = await setup(20, prober, SLOW, 5);
+    for (let c = 0; c < 3; c++) await w.checker.runCycle();
+    assert.deepEqual(w.cloudMap.mutations, [`deregister ${taskIdOf(7)}`]);
+    const passes = w.logs.filter((l) => l.msg === "decided mid-cycle");
+    assert.equal(passes.length, 1, "the removal was decided as the probe landed");
+    assert.equal(passes[0]!["services"], 1, "over its own service only");
+  });
+
   it("keeps the caps across passes: never more out than max-unhealthy-percent", async () => {
     const prober = new TimedProber();
     const w = await setup(10, prober, { ...SLOW, maxUnhealthyPercent: "30" });

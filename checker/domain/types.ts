@@ -257,8 +257,11 @@ export interface Plan {
   readonly actions: readonly Action[];
   readonly holds: readonly Hold[];
   readonly skips: readonly Skip[];
-  /** State after this cycle, assuming no action is applied yet (see `applyAction`). */
-  readonly state: ReadonlyMap<string, InstanceState>;
+  /**
+   * State after this cycle, assuming no action is applied yet (see `applyAction`). A map built
+   * for this call: the caller may keep it as its own and change it.
+   */
+  readonly state: Map<string, InstanceState>;
   /** Keys whose state should be dropped (task gone and nothing left to do). */
   readonly forget: readonly string[];
   readonly degraded: boolean;

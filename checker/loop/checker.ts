@@ -137,6 +137,13 @@ interface CycleRun {
   readonly hairTrigger: boolean;
   /** A result that may decide something waits for a pass. */
   wanted: boolean;
+  /** The next pass plans every service (a leaving task, or last cycle's backlog), not only
+   * those with a result that may decide something. */
+  full: boolean;
+  /** Indexes in `listed` of the services with such a result since the last pass. */
+  decisive: Set<number>;
+  /** Index in `listed` of each instance's service, so a pass plans only what its results touch. */
+  readonly serviceOf: ReadonlyMap<string, number>;
   readonly records: ActionRecord[];
 }
 
@@ -295,6 +302,9 @@ export class Checker {
       expected: items.length,
       hairTrigger: listed.some((l) => l.policy.unhealthyThreshold <= 1),
       wanted: false,
+      full: false,
+      decisive: new Set(),
+      serviceOf: new Map(listed.flatMap((l, k) => l.instances.map((i) => [i.key, k] as const))),
       records: [],
     };
     const passes = new SerialPasses(
@@ -303,7 +313,10 @@ export class Checker {
     );
     // A task ECS is stopping leaves at once, not after this cycle's probes; so do changes the
     // rate limit left undone last cycle, which then have the whole interval.
-    if (this.backlog || this.anyLeaving(listed, tasks.goingAway)) passes.request();
+    if (this.backlog || this.anyLeaving(listed, tasks.goingAway)) {
+      run.full = true;
+      passes.request();
+    }
     await this.probe(items, started, signal, (item, r) => {
       // An aborted probe says nothing about the target.
       if (!r.ok && r.detail === "aborted") return;
@@ -311,7 +324,9 @@ export class Checker {
       run.pending.set(item.key, r);
       run.probed++;
       if (!r.ok) run.failed++;
-      if (run.wanted || isDecisive(this.state.get(item.key), r, item.policy)) {
+      const decisive = isDecisive(this.state.get(item.key), r, item.policy);
+      if (decisive) run.decisive.add(run.serviceOf.get(item.key)!);
+      if (run.wanted || decisive) {
         run.wanted = true;
         passes.request();
       }
@@ -336,7 +351,7 @@ export class Checker {
       probeStats: { probed: run.probed, failed: run.failed },
     });
     const previous = this.state;
-    this.state = new Map(result.state);
+    this.state = result.state;
     this.lastDegraded = result.degraded;
     this.report(result);
     phases.end("decide");
@@ -599,11 +614,30 @@ export class Checker {
     const lookups = await run.tasks.lookups();
     if (!ready()) return; // probes that landed meanwhile may have changed the picture
     run.wanted = false;
-    const batch = run.pending;
-    run.pending = new Map();
+    // Only the services with a result that may decide something, with every result of theirs
+    // landed so far: a pass over the whole namespace costs as much as the cycle's end (20,000
+    // instances), and a failing wave brings dozens of passes. The other results wait for their
+    // service's next pass or the cycle's end. Caps count whole services, so each one planned is
+    // planned in full.
+    let batch = run.pending;
+    let listed = run.listed;
+    if (run.full) {
+      run.pending = new Map();
+    } else {
+      const touched = run.decisive;
+      batch = new Map();
+      const rest = new Map<string, ProbeResult>();
+      for (const [key, r] of run.pending) {
+        (touched.has(run.serviceOf.get(key)!) ? batch : rest).set(key, r);
+      }
+      run.pending = rest;
+      listed = run.listed.filter((_, k) => touched.has(k));
+    }
+    run.full = false;
+    run.decisive = new Set();
     const result = plan({
       now: clock.now(),
-      services: this.observe(run.listed, lookups, batch, run.started),
+      services: this.observe(listed, lookups, batch, run.started),
       state: this.state,
       global: g,
       settleMs: this.settleMs,
@@ -612,11 +646,14 @@ export class Checker {
       replacements: false,
     });
     const previous = this.state;
-    this.state = new Map(result.state);
+    this.state = result.state;
     if (result.actions.length === 0 && result.forget.length === 0) return;
     const records = await this.act(result, previous, run.signal, run.actBy);
     run.records.push(...records);
-    logger.debug({ folded: batch.size, actions: records.length }, "decided mid-cycle");
+    logger.debug(
+      { folded: batch.size, services: listed.length, actions: records.length },
+      "decided mid-cycle",
+    );
   }
 
   /** Carries out a plan: forgets durably what it dropped, then acts within the deadline. */

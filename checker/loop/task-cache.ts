@@ -43,6 +43,8 @@ export class TaskStateCache {
   skipped = 0;
   /** Tasks of a refresh still waiting for ECS. */
   private readonly refreshing = new Set<string>();
+  /** The latest cycle's lookups: a refresh that lands mid-cycle updates them in place. */
+  private current: Map<string, TaskLookup> | undefined;
 
   constructor(
     private readonly ecs: EcsPort,
@@ -103,13 +105,15 @@ export class TaskStateCache {
       (fresh) => ({ fresh, err: undefined }),
       (err: unknown) => ({ fresh: undefined, err }),
     );
+    // Merged once a cycle, however many passes ask (each would walk every task).
+    let merged: Promise<Map<string, TaskLookup>> | undefined;
     return {
       goingAway: known,
-      lookups: async () => {
-        const { fresh, err } = await settled;
-        if (err !== undefined) throw err;
-        return this.merge(refs, fresh!, now);
-      },
+      lookups: () =>
+        (merged ??= settled.then(({ fresh, err }) => {
+          if (err !== undefined) throw err;
+          return (this.current = this.merge(refs, fresh!, now));
+        })),
       refreshed: this.refresh(refresh, now),
     };
   }
@@ -123,6 +127,7 @@ export class TaskStateCache {
       for (const [id, lookup] of fresh) {
         if (lookup.kind !== "unavailable" && this.entries.has(id)) {
           this.entries.set(id, { lookup, at });
+          if (this.current?.has(id)) this.current.set(id, lookup);
         }
       }
     } catch {

@@ -17,6 +17,8 @@ const HEAD_CAP = 16 * 1024;
 /** What a request target may hold: visible ASCII, no spaces (RFC 9112 request-target). */
 const PATH = /^\/[\x21-\x7e]*$/;
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |\r)/;
+/** Every plain-HTTP probe reads into this; each chunk is consumed before the next read lands. */
+const READ_BUFFER = Buffer.allocUnsafe(16 * 1024);
 
 export function httpProbe(
   target: { host: string; port: number },
@@ -31,26 +33,41 @@ export function httpProbe(
     const request =
       `GET ${check.path} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\n` +
       `User-Agent: ${USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
-    const socket =
-      check.protocol === "https"
-        ? // Targets use self-signed certificates, as behind ELB health checks. No SNI for an IP.
-          tls.connect({
-            host: target.host,
-            port: target.port,
-            rejectUnauthorized: false,
-            ...(net.isIP(target.host) ? {} : { servername: target.host }),
-          })
-        : net.connect({ host: target.host, port: target.port });
-    socket.setNoDelay(true);
-    socket.once(check.protocol === "https" ? "secureConnect" : "connect", () =>
-      socket.write(request),
-    );
     const response = new ResponseReader(check.expectedStatus);
-    socket.on("data", (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer): void => {
       const step = response.push(chunk);
       if (step.decided) decide(step.decided);
       if (step.final) done(step.final);
-    });
+    };
+    let socket: net.Socket;
+    if (check.protocol === "https") {
+      // Targets use self-signed certificates, as behind ELB health checks. No SNI for an IP.
+      socket = tls.connect({
+        host: target.host,
+        port: target.port,
+        rejectUnauthorized: false,
+        ...(net.isIP(target.host) ? {} : { servername: target.host }),
+      });
+      // The handshake's last flight and the request are separate writes: no Nagle wait between.
+      socket.setNoDelay(true);
+      socket.once("secureConnect", () => socket.write(request));
+      socket.on("data", onChunk);
+    } else {
+      // Reads land in one shared buffer, without the stream's per-chunk Buffer and events: the
+      // reader copies what it keeps before the next read. One write needs no TCP_NODELAY.
+      socket = net.connect({
+        host: target.host,
+        port: target.port,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number, buf: Uint8Array) => {
+            onChunk(Buffer.from(buf.buffer, buf.byteOffset, n));
+            return true;
+          },
+        },
+      });
+      socket.once("connect", () => socket.write(request));
+    }
     // The server closed: whatever we know by now is the answer.
     socket.on("end", () => done(response.atEnd()));
     socket.on("error", (err) => done(response.decided ?? { ok: false, detail: errorDetail(err) }));
