@@ -26,6 +26,12 @@ export function machine(pinning: Pinning | undefined): Machine {
 }
 
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
+/** `Op n, Op n` in operation order. */
+const byOperation = (perOp: Readonly<Record<string, number>>): string =>
+  Object.entries(perOp)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([op, n]) => `${op} ${n}`)
+    .join(", ");
 /** A histogram bucket's bound in ms, as "≤ N ms". */
 const ms = (s: number): string => (Number.isFinite(s) ? `≤ ${Math.round(s * 1000)} ms` : "-");
 
@@ -56,10 +62,7 @@ export function markdown(
       "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     );
     for (const r of scale) {
-      const calls = Object.entries(r.awsCallsPerCycle)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([op, n]) => `${op} ${n}`)
-        .join(", ");
+      const calls = byOperation(r.awsCallsPerCycle);
       out.push(
         `| ${r.instances} | ${r.failingPercent} % | ${r.intervalS} s | ${r.cycles} | ${f(r.cycleP50S, 2)} / ${f(r.cycleMaxS, 2)} s | ${r.lateCycles} | ${f(r.probesPerSecond, 0)} | ${f(r.cpuPercent)} % | ${f(r.peakRssMiB)} MiB | ${r.removals}/${r.expectedRemovals} (${r.falseRemovals}) | ${f(r.emulatorMsPerCycle, 0)} ms | ${calls} |`,
       );
@@ -75,12 +78,7 @@ export function markdown(
     );
     for (const r of scale) {
       out.push(
-        `| ${r.instances} | ${r.failingPercent} % | ${r.concurrency} | ${PHASES.map((p) => f(r.phasesMs[p], 0)).join(" | ")} | ${ms(r.probeP50S)} / ${ms(r.probeP99S)} | ${r.cpus.map((c, i) => `${i}: ${f(c.busyPercent, 0)} % (${f(c.stealPercent, 0)})`).join(", ")} | ${Object.entries(
-          r.emulatorMsPerCall,
-        )
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([op, n]) => `${op} ${n}`)
-          .join(", ")} |`,
+        `| ${r.instances} | ${r.failingPercent} % | ${r.concurrency} | ${PHASES.map((p) => f(r.phasesMs[p], 0)).join(" | ")} | ${ms(r.probeP50S)} / ${ms(r.probeP99S)} | ${r.cpus.map((c, i) => `${i}: ${f(c.busyPercent, 0)} % (${f(c.stealPercent, 0)})`).join(", ")} | ${byOperation(r.emulatorMsPerCall)} |`,
       );
     }
     out.push("");

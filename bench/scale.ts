@@ -1,7 +1,7 @@
 // Scale: how many instances one checker holds at an interval, what it costs in CPU, memory and
 // AWS calls, and whether it removes anything it should not.
 
-import { PHASES, type PhaseTimes } from "../checker/loop/phases";
+import { noTime, PHASES, type PhaseTimes } from "../checker/loop/phases";
 import { startFaultProxy } from "../test/support/fault-proxy";
 import type { Moto } from "../test/support/moto";
 import { World } from "../test/support/world";
@@ -98,7 +98,7 @@ export async function runScale(
     const buckets0 = await checker.probeBuckets();
     const cpus0 = cpuTimes();
     const durations: number[] = [];
-    const phasesMs: PhaseTimes = { lease: 0, read: 0, ecs: 0, probe: 0, decide: 0, act: 0 };
+    const phasesMs = noTime();
     let late = 0;
     let last = t0;
     for (let c = 0; c < opts.cycles; c++) {

@@ -337,7 +337,6 @@ export class Checker {
     // The cycle's end: fold what is left, judge the whole cycle (degraded, holds, replacements).
     const lookups = await tasks.lookups();
     const services = this.observe(listed, lookups, run.pending, started);
-    phases.end("ecs");
     const ecsServices = await this.describeEcsServices(services);
     phases.end("ecs");
     const result = plan({

@@ -6,9 +6,14 @@ export const PHASES = ["lease", "read", "ecs", "probe", "decide", "act"] as cons
 export type Phase = (typeof PHASES)[number];
 export type PhaseTimes = Record<Phase, number>;
 
+/** Every phase at 0 ms. */
+export function noTime(): PhaseTimes {
+  return { lease: 0, read: 0, ecs: 0, probe: 0, decide: 0, act: 0 };
+}
+
 export class PhaseTimer {
   private last: number;
-  private readonly ms: PhaseTimes = { lease: 0, read: 0, ecs: 0, probe: 0, decide: 0, act: 0 };
+  private readonly ms = noTime();
 
   constructor(private readonly now: () => number) {
     this.last = now();

@@ -147,13 +147,8 @@ export async function runSpread<T, R>(
 ): Promise<Map<string, R>> {
   const results = new Map<string, R>();
   const given = opts.concurrency;
-  const limit =
-    typeof given === "function"
-      ? (): number => Math.max(1, Math.floor(given()) || 1)
-      : (
-          (n) => (): number =>
-            n
-        )(Math.max(1, Math.floor(given) || 1));
+  const asked = typeof given === "function" ? given : (): number => given;
+  const limit = (): number => Math.max(1, Math.floor(asked()) || 1);
   const aborted = (): boolean => opts.signal?.aborted === true;
   // One walk over the items sorted by offset with a single sleeper: no timer per item.
   const queue = items
