@@ -93,6 +93,32 @@ describe("task state cache", () => {
     assert.ok(after.kind === "task" && after.task.healthStatus === "UNHEALTHY", "it has landed");
   });
 
+  it("a refresh that lands while the cycle runs is seen by that cycle's later lookups", async () => {
+    const ecs = new FakeEcs();
+    const cache = new TaskStateCache(ecs, clock, 30_000);
+    clock.t = 0;
+    await cache.read(refs, steady);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const answer = ecs.describeTasks.bind(ecs);
+    ecs.describeTasks = async (asked) => {
+      const out = answer(asked);
+      await gate;
+      return out;
+    };
+    const t = taskIn("RUNNING");
+    if (t.kind !== "task") throw new Error("unreachable");
+    ecs.state.set("a", { kind: "task", task: { ...t.task, healthStatus: "UNHEALTHY" } });
+    clock.t = 40_000;
+    const read = await cache.start(refs, steady);
+    const before = (await read.lookups()).get("a")!;
+    assert.ok(before.kind === "task" && before.task.healthStatus !== "UNHEALTHY", "not yet");
+    release();
+    await read.refreshed;
+    const after = (await read.lookups()).get("a")!;
+    assert.ok(after.kind === "task" && after.task.healthStatus === "UNHEALTHY", "landed");
+  });
+
   it("describes everything when the going-away list cannot be had", async () => {
     const ecs = new FakeEcs();
     const cache = new TaskStateCache(ecs, clock, 30_000);
