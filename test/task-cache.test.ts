@@ -58,24 +58,32 @@ describe("task state cache", () => {
     assert.deepEqual(ecs.described[3], ["a", "c", "d"], "the rest are due for a refresh");
   });
 
-  it("never makes a cycle wait for a slow refresh, nor asks for it twice meanwhile", async () => {
+  /**
+   * A cache that has described a, b, c and d once; 40 s later, with ECS now calling a UNHEALTHY,
+   * their refresh (the 4-task call) is answered only when released.
+   */
+  async function slowRefresh() {
     const ecs = new FakeEcs();
     const cache = new TaskStateCache(ecs, clock, 30_000);
     clock.t = 0;
     await cache.read(refs, steady);
-    // ECS now answers the refresh of a, b, c, d only when released.
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slow = ecs.describeTasks.bind(ecs);
+    const answer = ecs.describeTasks.bind(ecs);
     ecs.describeTasks = async (asked) => {
-      const answer = slow(asked); // recorded now, answered once released
+      const out = answer(asked); // recorded now, answered once released
       if (asked.length === 4) await gate;
-      return answer;
+      return out;
     };
     const t = taskIn("RUNNING");
     if (t.kind !== "task") throw new Error("unreachable");
     ecs.state.set("a", { kind: "task", task: { ...t.task, healthStatus: "UNHEALTHY" } });
     clock.t = 40_000;
+    return { ecs, cache, release };
+  }
+
+  it("never makes a cycle wait for a slow refresh, nor asks for it twice meanwhile", async () => {
+    const { ecs, cache, release } = await slowRefresh();
     const first = await cache.start(refs, steady);
     const looked = await first.lookups();
     assert.equal(looked.size, 4, "cached state answers while the refresh is out");
@@ -94,22 +102,7 @@ describe("task state cache", () => {
   });
 
   it("a refresh that lands while the cycle runs is seen by that cycle's later lookups", async () => {
-    const ecs = new FakeEcs();
-    const cache = new TaskStateCache(ecs, clock, 30_000);
-    clock.t = 0;
-    await cache.read(refs, steady);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const answer = ecs.describeTasks.bind(ecs);
-    ecs.describeTasks = async (asked) => {
-      const out = answer(asked);
-      await gate;
-      return out;
-    };
-    const t = taskIn("RUNNING");
-    if (t.kind !== "task") throw new Error("unreachable");
-    ecs.state.set("a", { kind: "task", task: { ...t.task, healthStatus: "UNHEALTHY" } });
-    clock.t = 40_000;
+    const { cache, release } = await slowRefresh();
     const read = await cache.start(refs, steady);
     const before = (await read.lookups()).get("a")!;
     assert.ok(before.kind === "task" && before.task.healthStatus !== "UNHEALTHY", "not yet");
