@@ -83,6 +83,18 @@ describe("CLI against moto", function () {
         gone = !(out.Instances ?? []).some((i) => i.Id === taskIds[1]);
       }
       assert.ok(gone, `the failing task was not deregistered:\n${cli.output()}`);
+      // Decided as its probe landed: the gauges and the instance list follow when that cycle
+      // ends, so wait for the next cycle to complete.
+      const lastCycle = async (): Promise<string | undefined> =>
+        (
+          (await (await fetch(`${base}/status?instances=false`)).json()) as {
+            lastCycle?: { startedAt: string };
+          }
+        ).lastCycle?.startedAt;
+      const seen = await lastCycle();
+      while ((await lastCycle()) === seen && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
 
       const health = await fetch(`${base}/healthz`);
       assert.equal(health.status, 200);
