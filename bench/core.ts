@@ -5,6 +5,7 @@
 // the component runs the checker (512 MiB):
 // `node --max-old-space-size=128 --max-semi-space-size=8 dist/bench/core.js`.
 
+import { PerformanceObserver } from "node:perf_hooks";
 import { writeHeapSnapshot } from "node:v8";
 import { Command } from "commander";
 import { systemClock } from "../checker/clock";
@@ -71,11 +72,18 @@ async function main(o: Options): Promise<void> {
     `${count} instances, interval ${o.interval}, ${o.protocol}, concurrency ${config.concurrency}`,
   );
   log(
-    "cycle  duration  late  probed  failed  cpu(ms)  cpu/probe(ms)  user/sys  rss(MiB)  farm req",
+    "cycle  duration  late  probed  failed  cpu(ms)  cpu/probe(ms)  user/sys  gc(ms)  rss(MiB)  farm req",
   );
+  // Time in V8's collector (its pauses; the concurrent marking threads are not counted).
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gc.observe({ entryTypes: ["gc"] });
   let next = Date.now();
   for (let c = 0; c < Number(o.cycles); c++) {
     const cpu0 = process.cpuUsage();
+    const gc0 = gcMs;
     const req0 = await farm.requests();
     const report = await checker.runCycle();
     const cpu = process.cpuUsage(cpu0);
@@ -94,6 +102,7 @@ async function main(o: Options): Promise<void> {
         `${Math.round((100 * cpu.user) / (cpu.user + cpu.system))}/${Math.round((100 * cpu.system) / (cpu.user + cpu.system))}`.padStart(
           9,
         ),
+        (gcMs - gc0).toFixed(0).padStart(7),
         (process.memoryUsage().rss / 2 ** 20).toFixed(0).padStart(9) +
           ` heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}/${(process.memoryUsage().heapTotal / 2 ** 20).toFixed(0)} ext ${(process.memoryUsage().external / 2 ** 20).toFixed(0)}`,
         String((await farm.requests()) - req0).padStart(9),
@@ -107,6 +116,7 @@ async function main(o: Options): Promise<void> {
     (globalThis as { gc?: () => void }).gc?.();
     log(`heap snapshot: ${writeHeapSnapshot(process.env["BENCH_HEAP_SNAPSHOT"])}`);
   }
+  gc.disconnect();
   const peak = process.resourceUsage().maxRSS / 1024;
   log(`peak RSS ${peak.toFixed(0)} MiB`);
   farm.close();

@@ -289,7 +289,7 @@ describe("decisions as probes land", () => {
 
   it("takes a task ECS is stopping out before probing the rest", async () => {
     const prober = new TimedProber();
-    const w = await setup(20, prober, SLOW);
+    const w = await setup(20, prober, SLOW, 5);
     const timed = timeMutations(w);
     await w.checker.runCycle();
     const id = taskIdOf(7);
@@ -301,6 +301,12 @@ describe("decisions as probes land", () => {
       [`deregister ${id}`],
     );
     assert.ok(timed[0]!.at < Math.max(...prober.started) - 500);
+    const passes = w.logs.filter((l) => l.msg === "decided mid-cycle");
+    assert.deepEqual(
+      passes.map((p) => p["services"]),
+      [1],
+      "planned its own service only",
+    );
   });
 
   it("plans only the service a result came from, not the whole namespace", async () => {
@@ -328,13 +334,15 @@ describe("decisions as probes land", () => {
   });
 
   it("starts the next cycle on what the rate limit left undone, and acts by the cycle's end", async () => {
+    // Two services of 20; ten of the first fail.
     const prober = new TimedProber(new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(hostOf)));
-    const w = await setup(20, prober, { ...SLOW, maxMutationsPerSecond: "2" });
+    const w = await setup(40, prober, { ...SLOW, maxMutationsPerSecond: "2" }, 20);
     const timed = timeMutations(w);
     await w.checker.runCycle(); // first failures
     const cycle2 = Date.now();
     const second = await w.checker.runCycle(); // all ten unhealthy: two tokens a second
     const done2 = timed.length;
+    w.logs.length = 0;
     assert.ok(done2 >= 1 && done2 < 10, `the rate limit leaves some undone (${done2} of 10)`);
     for (const t of timed)
       assert.ok(t.at <= cycle2 + 1800, "no mutation starts in the interval's last tenth");
@@ -346,6 +354,8 @@ describe("decisions as probes land", () => {
       timed[done2]!.at < Math.max(...prober.started),
       "from its start, not after its last probe",
     );
+    const first = w.logs.find((l) => l.msg === "decided mid-cycle");
+    assert.equal(first?.["services"], 1, "the pass at its start plans the service left undone");
   });
 
   it("acts on nothing while the probes so far say the checker's own network failed", async () => {

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { instanceKey, type InstanceState, type Plan } from "../checker/domain/types";
+import { foldPlan } from "../checker/plan/apply";
 import { isDecisive } from "../checker/plan/decisive";
 import { plan } from "../checker/plan/planner";
 import {
@@ -96,6 +97,27 @@ describe("planner", () => {
       assert.deepEqual(sim.step().actions, []);
     }
     assert.equal(t0.registered, false);
+  });
+
+  it("returns the new state of what it planned only; foldPlan keeps the rest", () => {
+    const other: SimService = {
+      info: service("web", false),
+      policy: POLICY,
+      instances: healthyInstances(3),
+    };
+    const sim = new Sim([oneService(3).services[0]!, other]);
+    sim.steps(2);
+    const before = new Map(sim.state);
+    sim.find("srv-api", "t1").probeOk = false;
+    const input = sim.input();
+    const p = plan({ ...input, services: input.services.slice(0, 1) }); // a pass over "api"
+    assert.deepEqual([...p.updates.keys()].sort(), ["srv-api/t0", "srv-api/t1", "srv-api/t2"]);
+    assert.equal(sim.state.get("srv-api/t1")!.consecutiveFailures, 0, "the input is not changed");
+    foldPlan(sim.state, p);
+    assert.equal(sim.state.get("srv-api/t1")!.consecutiveFailures, 1);
+    for (const key of ["srv-web/t0", "srv-web/t1", "srv-web/t2"]) {
+      assert.equal(sim.state.get(key), before.get(key), `${key} kept as it was`);
+    }
   });
 
   it("takes a stopping task out at once, past the cap, and never puts it back", () => {

@@ -258,10 +258,11 @@ export interface Plan {
   readonly holds: readonly Hold[];
   readonly skips: readonly Skip[];
   /**
-   * State after this cycle, assuming no action is applied yet (see `applyAction`). A map built
-   * for this call: the caller may keep it as its own and change it.
+   * The new state of each instance this plan observed, assuming no action is applied yet (see
+   * `applyAction`); others keep theirs. Fold it in with `foldPlan`: a pass that plans one
+   * service then costs that service, not a copy of the namespace's state.
    */
-  readonly state: Map<string, InstanceState>;
+  readonly updates: ReadonlyMap<string, InstanceState>;
   /** Keys whose state should be dropped (task gone and nothing left to do). */
   readonly forget: readonly string[];
   readonly degraded: boolean;

@@ -20,6 +20,7 @@ import {
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { ActionRecord, StatusBook } from "../observability/status";
+import { foldPlan } from "../plan/apply";
 import { isDecisive } from "../plan/decisive";
 import { ecsServiceKey, isDegraded, plan } from "../plan/planner";
 import { describeTask } from "../plan/task-signals";
@@ -137,10 +138,8 @@ interface CycleRun {
   readonly hairTrigger: boolean;
   /** A result that may decide something waits for a pass. */
   wanted: boolean;
-  /** The next pass plans every service (a leaving task, or last cycle's backlog), not only
-   * those with a result that may decide something. */
-  full: boolean;
-  /** Indexes in `listed` of the services with such a result since the last pass. */
+  /** Indexes in `listed` of the services the next pass plans: a result that may decide
+   * something landed, a task is leaving, or last cycle's rate limit left changes undone. */
   decisive: Set<number>;
   /** Index in `listed` of each instance's service, so a pass plans only what its results touch. */
   readonly serviceOf: ReadonlyMap<string, number>;
@@ -187,7 +186,8 @@ export class Checker {
   /** Last replacement per ECS service (`CLUSTER/SERVICE`), for the cooldown. */
   private readonly lastReplacement = new Map<string, number>();
   /** The last pass left actions undone (the rate limit): the next cycle starts on them. */
-  private backlog = false;
+  /** IDs of the services where the rate limit (or the deadline) left changes undone. */
+  private backlog: ReadonlySet<string> = new Set();
   /** The last cycle's end found it degraded: no decision until a cycle's end says otherwise. */
   private lastDegraded = false;
   /** Sizes `auto` probe concurrency from how long probes take. */
@@ -302,8 +302,7 @@ export class Checker {
       expected: items.length,
       hairTrigger: listed.some((l) => l.policy.unhealthyThreshold <= 1),
       wanted: false,
-      full: false,
-      decisive: new Set(),
+      decisive: this.startNow(listed, tasks.goingAway),
       serviceOf: new Map(listed.flatMap((l, k) => l.instances.map((i) => [i.key, k] as const))),
       records: [],
     };
@@ -311,12 +310,7 @@ export class Checker {
       () => this.midPass(run),
       (err) => logger.warn({ err: describeAwsError(err) }, "mid-cycle decision failed"),
     );
-    // A task ECS is stopping leaves at once, not after this cycle's probes; so do changes the
-    // rate limit left undone last cycle, which then have the whole interval.
-    if (this.backlog || this.anyLeaving(listed, tasks.goingAway)) {
-      run.full = true;
-      passes.request();
-    }
+    if (run.decisive.size > 0) passes.request();
     await this.probe(items, started, signal, (item, r) => {
       // An aborted probe says nothing about the target.
       if (!r.ok && r.detail === "aborted") return;
@@ -349,8 +343,7 @@ export class Checker {
       lastReplacement: this.lastReplacement,
       probeStats: { probed: run.probed, failed: run.failed },
     });
-    const previous = this.state;
-    this.state = result.state;
+    const forgotten = foldPlan(this.state, result);
     this.lastDegraded = result.degraded;
     this.report(result);
     phases.end("decide");
@@ -359,7 +352,7 @@ export class Checker {
     if (!signal?.aborted && this.leaseKeeper.held()) await this.leaseKeeper.renew();
     phases.end("lease");
     if (!signal?.aborted && this.leaseKeeper.mayAct()) {
-      run.records.push(...(await this.act(result, previous, signal, run.actBy)));
+      run.records.push(...(await this.act(result, forgotten, signal, run.actBy)));
     } else if (result.actions.length > 0) {
       logger.debug({ actions: result.actions.length }, "not the lease holder: observing only");
     }
@@ -535,17 +528,22 @@ export class Checker {
     return items;
   }
 
-  /** Some instance in rotation belongs to a task ECS already reports as going away. */
-  private anyLeaving(listed: readonly Listed[], goingAway: (taskId: string) => boolean): boolean {
-    return listed.some(({ instances }) =>
-      instances.some(
-        (i) =>
-          i.registered &&
-          i.ecsTask &&
-          (this.state.get(i.key)?.inRotation ?? true) &&
-          goingAway(i.record.instanceId),
-      ),
-    );
+  /**
+   * Indexes in `listed` of the services to plan as the cycle starts: a task ECS is stopping
+   * leaves at once, not after this cycle's probes; so do changes the rate limit left undone last
+   * cycle, which then have the whole interval.
+   */
+  private startNow(listed: readonly Listed[], goingAway: (taskId: string) => boolean): Set<number> {
+    const now = new Set<number>();
+    listed.forEach(({ snap, instances }, k) => {
+      const leaving = (i: ListedInstance): boolean =>
+        i.registered &&
+        i.ecsTask &&
+        (this.state.get(i.key)?.inRotation ?? true) &&
+        goingAway(i.record.instanceId);
+      if (this.backlog.has(snap.info.id) || instances.some(leaving)) now.add(k);
+    });
+    return now;
   }
 
   /**
@@ -602,6 +600,7 @@ export class Checker {
     const g = config.global;
     const ready = (): boolean =>
       !run.signal?.aborted &&
+      clock.now() < run.actBy && // past it nothing may start: the cycle's end plans it all
       this.leaseKeeper.mayAct() &&
       !this.lastDegraded &&
       !isDegraded(run, g) &&
@@ -613,27 +612,23 @@ export class Checker {
     const lookups = await run.tasks.lookups();
     if (!ready()) return; // probes that landed meanwhile may have changed the picture
     run.wanted = false;
-    // Only the services with a result that may decide something, with every result of theirs
-    // landed so far: a pass over the whole namespace costs as much as the cycle's end (20,000
-    // instances), and a failing wave brings dozens of passes. The other results wait for their
-    // service's next pass or the cycle's end. Caps count whole services, so each one planned is
-    // planned in full.
-    let batch = run.pending;
-    let listed = run.listed;
-    if (run.full) {
-      run.pending = new Map();
-    } else {
-      const touched = run.decisive;
-      batch = new Map();
-      const rest = new Map<string, ProbeResult>();
-      for (const [key, r] of run.pending) {
-        (touched.has(run.serviceOf.get(key)!) ? batch : rest).set(key, r);
-      }
-      run.pending = rest;
-      listed = run.listed.filter((_, k) => touched.has(k));
-    }
-    run.full = false;
+    // Only the services in `decisive`, with every result of theirs landed so far: a pass over
+    // the whole namespace costs as much as the cycle's end (20,000 instances), and a failing
+    // wave brings dozens of passes. The other results wait for their service's next pass or the
+    // cycle's end; taken out of `pending` service by service, a pass costs what it plans, not
+    // what waits. Caps count whole services, so each one planned is planned in full.
+    const listed = [...run.decisive].sort((a, b) => a - b).map((k) => run.listed[k]!);
     run.decisive = new Set();
+    if (listed.length === 0) return;
+    const batch = new Map<string, ProbeResult>();
+    for (const l of listed) {
+      for (const { key } of l.instances) {
+        const r = run.pending.get(key);
+        if (r === undefined) continue;
+        batch.set(key, r);
+        run.pending.delete(key);
+      }
+    }
     const result = plan({
       now: clock.now(),
       services: this.observe(listed, lookups, batch, run.started),
@@ -644,10 +639,9 @@ export class Checker {
       probeStats: { probed: run.probed, failed: run.failed },
       replacements: false,
     });
-    const previous = this.state;
-    this.state = result.state;
+    const forgotten = foldPlan(this.state, result);
     if (result.actions.length === 0 && result.forget.length === 0) return;
-    const records = await this.act(result, previous, run.signal, run.actBy);
+    const records = await this.act(result, forgotten, run.signal, run.actBy);
     run.records.push(...records);
     logger.debug(
       { folded: batch.size, services: listed.length, actions: records.length },
@@ -655,19 +649,18 @@ export class Checker {
     );
   }
 
-  /** Carries out a plan: forgets durably what it dropped, then acts within the deadline. */
+  /** Carries out a plan: forgets durably the removals it dropped, then acts within the deadline. */
   private async act(
     result: Plan,
-    previous: ReadonlyMap<string, InstanceState>,
+    forgotten: readonly string[],
     signal: AbortSignal | undefined,
     deadline: number,
   ): Promise<ActionRecord[]> {
-    for (const key of result.forget) {
-      if (previous.get(key)?.removedByChecker) await this.forgetDurably(key);
-    }
+    for (const key of forgotten) await this.forgetDurably(key);
     const records = await this.executor.execute(result.actions, this.state, signal, deadline);
-    // Fewer records than actions: the rate limit (or the deadline) left some undone.
-    this.backlog = records.length < result.actions.length;
+    // Actions without a record: the rate limit (or the deadline) left them undone.
+    const done = new Set(records.map((r) => instanceKey(r.serviceId, r.instanceId)));
+    this.backlog = new Set(result.actions.filter((a) => !done.has(a.key)).map((a) => a.serviceId));
     for (const r of records) {
       this.deps.status.recordAction(r);
       // Re-read what we changed: a revision token need not be monotonic (an emulator's is a sum

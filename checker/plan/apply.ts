@@ -2,7 +2,7 @@
 // Kept apart from plan() so a failed mutation leaves the state untouched and is retried.
 
 import { createHash } from "node:crypto";
-import type { Action, InstanceState } from "../domain/types";
+import type { Action, InstanceState, Plan } from "../domain/types";
 
 export function applyAction(state: InstanceState, action: Action, now: number): InstanceState {
   // A replacement changes nothing in Cloud Map: ECS's going-away signal follows next cycle.
@@ -27,6 +27,24 @@ export function applyAction(state: InstanceState, action: Action, now: number): 
     mutatedAt: now,
     removalReason: undefined,
   };
+}
+
+/**
+ * Folds a plan into `state` in place: the new state of what it observed, less what it forgot.
+ * Returns the forgotten keys of instances the checker had taken out, whose durable records go
+ * too.
+ */
+export function foldPlan(
+  state: Map<string, InstanceState>,
+  plan: Pick<Plan, "updates" | "forget">,
+): string[] {
+  const removed: string[] = [];
+  for (const key of plan.forget) {
+    if (state.get(key)?.removedByChecker) removed.push(key);
+    state.delete(key);
+  }
+  for (const [key, next] of plan.updates) state.set(key, next);
+  return removed;
 }
 
 /**

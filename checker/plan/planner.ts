@@ -94,7 +94,7 @@ export function plan(input: PlanInput): Plan {
   const degraded = isDegraded(probeStats, input.global);
 
   const out = {
-    state: new Map(input.state),
+    updates: new Map<string, InstanceState>(),
     actions: [] as Action[],
     holds: [] as Hold[],
     skips: [] as Skip[],
@@ -104,7 +104,6 @@ export function plan(input: PlanInput): Plan {
   const replaceable: Evaluated[] = [];
   for (const svc of input.services) planService(svc, input, degraded, out, replaceable);
   if (input.replacements !== false) planReplacements(replaceable, input, degraded, out);
-  for (const key of out.forget) out.state.delete(key);
   return { ...out, degraded, probeStats };
 }
 
@@ -122,7 +121,7 @@ function countProbes(services: readonly ServiceObservation[]): { probed: number;
 }
 
 type Out = {
-  state: Map<string, InstanceState>;
+  updates: Map<string, InstanceState>;
   actions: Action[];
   holds: Hold[];
   skips: Skip[];
@@ -168,7 +167,7 @@ function planService(
 
     const base = prev ?? initialState(obs, svc.service, input.now);
     const next = observe(base, obs, svc, mode, input, degraded);
-    out.state.set(obs.key, next);
+    out.updates.set(obs.key, next);
     evaluated.push({ obs, next, goingAway: isGoingAway(obs.task) });
   }
 

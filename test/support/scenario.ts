@@ -1,6 +1,6 @@
 // Builders for planner scenarios: a tiny in-memory world stepped cycle by cycle, no I/O.
 
-import { applyAction } from "../../checker/plan/apply";
+import { applyAction, foldPlan } from "../../checker/plan/apply";
 import { plan, type PlanInput } from "../../checker/plan/planner";
 import {
   instanceKey,
@@ -137,7 +137,7 @@ export class Sim {
 
   step(): Plan {
     const p = plan(this.input());
-    this.state = new Map(p.state);
+    foldPlan(this.state, p);
     for (const a of p.actions) {
       if (!this.actionsSucceed && !a.dryRun) continue;
       const prev = this.state.get(a.key);
