@@ -80,12 +80,14 @@ async function main(o: Options): Promise<void> {
     for (const e of list.getEntries()) gcMs += e.duration;
   });
   gc.observe({ entryTypes: ["gc"] });
+  // As `run` does: every probe of the run shares its signal.
+  const running = new AbortController();
   let next = Date.now();
   for (let c = 0; c < Number(o.cycles); c++) {
     const cpu0 = process.cpuUsage();
     const gc0 = gcMs;
     const req0 = await farm.requests();
-    const report = await checker.runCycle();
+    const report = await checker.runCycle(running.signal);
     const cpu = process.cpuUsage(cpu0);
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const probed = report.probeStats.probed;

@@ -391,6 +391,17 @@ describe("runSpread", () => {
     assert.equal(offsetOf("x", 0.5), 0);
   });
 
+  it("spreads keys that differ only in their last characters evenly over the spread", () => {
+    // Instance keys as the checker builds them: a service ID, then a task ID, in sequence.
+    const counts = new Array<number>(10).fill(0);
+    for (let i = 0; i < 20_000; i++) {
+      const key = `srv-4f7c2b1a9e/${(0x3a5c0000 + i).toString(16).padStart(32, "0")}`;
+      counts[Math.floor(offsetOf(key, 5000, "ns-abc") / 500)]!++;
+    }
+    for (const c of counts)
+      assert.ok(c > 1800 && c < 2200, `2,000 a tenth, give or take 10 %: ${counts.join(" ")}`);
+  });
+
   it("counts offsets from the origin: a late start keeps the period and starts passed items at once", async () => {
     const v = virtual();
     const origin = v.now();

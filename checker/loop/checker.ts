@@ -186,6 +186,8 @@ export class Checker {
   /** Last replacement per ECS service (`CLUSTER/SERVICE`), for the cooldown. */
   private readonly lastReplacement = new Map<string, number>();
   /** The last pass left actions undone (the rate limit): the next cycle starts on them. */
+  /** Each listed record's instance key, while the reader keeps the record. */
+  private readonly keys = new WeakMap<InstanceRecord, string>();
   /** IDs of the services where the rate limit (or the deadline) left changes undone. */
   private backlog: ReadonlySet<string> = new Set();
   /** The last cycle's end found it degraded: no decision until a cycle's end says otherwise. */
@@ -283,7 +285,14 @@ export class Checker {
     // so it keeps probing what the holder took out and its /status stays warm.
     if ((await this.leaseKeeper.renew()) || !this.leaseKeeper.mayAct()) await this.syncRecords();
     phases.end("lease");
-    const listed = (await this.reader.read()).map((snap) => this.list(snap));
+    const snaps = await this.reader.read();
+    const known = new Map<string, InstanceState[]>();
+    for (const st of this.state.values()) {
+      const list = known.get(st.serviceId);
+      if (list) list.push(st);
+      else known.set(st.serviceId, [st]);
+    }
+    const listed = snaps.map((snap) => this.list(snap, known.get(snap.info.id) ?? []));
     phases.end("read");
     // ECS answers while the probes run: task state is needed to decide, not to probe.
     const tasks = await this.readTasks(listed);
@@ -407,12 +416,12 @@ export class Checker {
 
   /** Every instance to consider (those listed, plus those the checker took out itself), with
    * where to probe it. */
-  private list(snap: ServiceSnapshot): Listed {
+  private list(snap: ServiceSnapshot, known: readonly InstanceState[]): Listed {
     const { check, policy } = serviceSettings(this.deps.config, snap.info.name);
-    const entry = (record: InstanceRecord, registered: boolean): ListedInstance => {
+    const entry = (record: InstanceRecord, registered: boolean, key: string): ListedInstance => {
       const cluster = snap.info.ecsService?.cluster ?? record.attributes["ECS_CLUSTER_NAME"];
       return {
-        key: instanceKey(snap.info.id, record.instanceId),
+        key,
         record,
         registered,
         cluster,
@@ -423,16 +432,21 @@ export class Checker {
     const listed = new Set<string>();
     const instances = snap.instances.map((record) => {
       listed.add(record.instanceId);
-      return entry(record, true);
+      // The same key string every cycle a listing is unchanged: Map lookups on it then hash it
+      // once and compare by identity, not a fresh string per instance per cycle.
+      let key = this.keys.get(record);
+      if (key === undefined)
+        this.keys.set(record, (key = instanceKey(snap.info.id, record.instanceId)));
+      return entry(record, true, key);
     });
-    for (const st of this.state.values()) {
-      if (st.serviceId !== snap.info.id || listed.has(st.instanceId)) continue;
+    for (const st of known) {
+      if (listed.has(st.instanceId)) continue;
       const record = {
         serviceId: st.serviceId,
         instanceId: st.instanceId,
         attributes: st.attributes,
       };
-      instances.push(entry(record, false));
+      instances.push(entry(record, false, st.key));
     }
     return { snap, check, policy, instances };
   }

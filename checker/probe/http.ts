@@ -17,6 +17,9 @@ const HEAD_CAP = 16 * 1024;
 /** What a request target may hold: visible ASCII, no spaces (RFC 9112 request-target). */
 const PATH = /^\/[\x21-\x7e]*$/;
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |\r)/;
+/** Header lines (each after a CRLF; `headers` starts with the status line). */
+const CONTENT_LENGTH = /\r\ncontent-length[ \t]*:[ \t]*(\d+)[ \t]*(?=\r\n|$)/i;
+const CHUNKED = /\r\ntransfer-encoding[ \t]*:[^\r\n]*chunked/i;
 /** Every plain-HTTP probe reads into this; each chunk is consumed before the next read lands. */
 const READ_BUFFER = Buffer.allocUnsafe(16 * 1024);
 
@@ -144,14 +147,10 @@ class ResponseReader {
       this.bodyLength = 0;
       return;
     }
-    for (const line of headers.split("\r\n")) {
-      const colon = line.indexOf(":");
-      if (colon < 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === "content-length" && /^\d+$/.test(value)) this.bodyLength = Number(value);
-      if (name === "transfer-encoding" && /chunked/i.test(value)) this.chunked = true;
-    }
+    // Two searches over the head rather than a string per header line, per probe.
+    const length = CONTENT_LENGTH.exec(headers);
+    if (length) this.bodyLength = Number(length[1]);
+    if (CHUNKED.test(headers)) this.chunked = true;
     if (this.chunked) this.bodyLength = undefined;
   }
 

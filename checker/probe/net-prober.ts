@@ -27,7 +27,8 @@ export class NetProber implements Prober {
       outcome = { ok: false, detail: errorDetail(err) };
     }
     return {
-      ...outcome,
+      ok: outcome.ok,
+      detail: outcome.detail,
       latencyMs: Math.round((performance.now() - start) * 10) / 10,
       at: this.clock.now(),
     };

@@ -2,7 +2,6 @@
 // from its key, so every instance is probed at a steady period and neither a restart nor the
 // first cycle causes a burst. At most `concurrency` items run at once.
 
-import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 
 export interface SpreadOptions<T> {
@@ -128,12 +127,23 @@ function eventLoop(): { utilization(): number; now(): number } {
   };
 }
 
-/** Stable offset in [0, spreadMs) for a key. */
+/**
+ * Stable offset in [0, spreadMs) for a key. FNV-1a over the seed, a NUL and the key, then
+ * MurmurHash3's finaliser so that keys differing in their last characters land far apart: a
+ * tenth of a SHA-1's cost, which showed at 20,000 keys a cycle.
+ */
 export function offsetOf(key: string, spreadMs: number, seed = ""): number {
   const span = Math.floor(spreadMs);
   if (!(span > 0)) return 0;
-  const h = createHash("sha1").update(seed).update("\0").update(key).digest();
-  return h.readUInt32BE(0) % span;
+  let h = fnv1a(key, Math.imul(fnv1a(seed, 0x811c9dc5), 0x01000193)); // the NUL: h ^ 0 = h
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) % span;
+}
+
+function fnv1a(s: string, h: number): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 /**
