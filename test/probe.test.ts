@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { getEventListeners } from "node:events";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import type { CheckSpec } from "../checker/domain/types";
@@ -178,6 +179,22 @@ describe("probes against real loopback servers", () => {
     const again = await prober.probe(t, HTTP, AbortSignal.abort());
     assert.deepEqual([again.ok, again.detail], [false, "aborted"]);
     assert.equal(t.connections, 1, "no connection for an aborted probe");
+  });
+
+  it("probes sharing one signal add one listener to it, and its abort ends each in flight", async () => {
+    const t = await http_();
+    const ac = new AbortController();
+    for (let i = 0; i < 20; i++) assert.equal((await prober.probe(t, HTTP, ac.signal)).ok, true);
+    assert.equal(getEventListeners(ac.signal, "abort").length, 1, "one listener, not one a probe");
+    t.mode = "hang";
+    const pending = Array.from({ length: 5 }, () =>
+      prober.probe(t, { ...HTTP, timeoutMs: 10_000 }, ac.signal),
+    );
+    await eventually(() => t.openConnections === 5, "five probes waiting on the target");
+    ac.abort();
+    for (const r of await Promise.all(pending))
+      assert.deepEqual([r.ok, r.detail], [false, "aborted"]);
+    await eventually(() => t.openConnections === 0, "probe sockets destroyed");
   });
 
   it("cuts off a huge body without buffering it", async () => {
