@@ -140,7 +140,7 @@ interface CycleRun {
   wanted: boolean;
   /** Indexes in `listed` of the services the next pass plans: a result that may decide
    * something landed, a task is leaving, or last cycle's rate limit left changes undone. */
-  decisive: Set<number>;
+  toPlan: Set<number>;
   /** Index in `listed` of each instance's service, so a pass plans only what its results touch. */
   readonly serviceOf: ReadonlyMap<string, number>;
   readonly records: ActionRecord[];
@@ -185,7 +185,6 @@ export class Checker {
   private readonly taskCache: TaskStateCache;
   /** Last replacement per ECS service (`CLUSTER/SERVICE`), for the cooldown. */
   private readonly lastReplacement = new Map<string, number>();
-  /** The last pass left actions undone (the rate limit): the next cycle starts on them. */
   /** Each listed record's instance key, while the reader keeps the record. */
   private readonly keys = new WeakMap<InstanceRecord, string>();
   /** IDs of the services where the rate limit (or the deadline) left changes undone. */
@@ -285,14 +284,10 @@ export class Checker {
     // so it keeps probing what the holder took out and its /status stays warm.
     if ((await this.leaseKeeper.renew()) || !this.leaseKeeper.mayAct()) await this.syncRecords();
     phases.end("lease");
-    const snaps = await this.reader.read();
-    const known = new Map<string, InstanceState[]>();
-    for (const st of this.state.values()) {
-      const list = known.get(st.serviceId);
-      if (list) list.push(st);
-      else known.set(st.serviceId, [st]);
-    }
-    const listed = snaps.map((snap) => this.list(snap, known.get(snap.info.id) ?? []));
+    const known = byService(this.state.values());
+    const listed = (await this.reader.read()).map((snap) =>
+      this.list(snap, known.get(snap.info.id) ?? []),
+    );
     phases.end("read");
     // ECS answers while the probes run: task state is needed to decide, not to probe.
     const tasks = await this.readTasks(listed);
@@ -311,7 +306,7 @@ export class Checker {
       expected: items.length,
       hairTrigger: listed.some((l) => l.policy.unhealthyThreshold <= 1),
       wanted: false,
-      decisive: this.startNow(listed, tasks.goingAway),
+      toPlan: this.startNow(listed, tasks.goingAway),
       serviceOf: new Map(listed.flatMap((l, k) => l.instances.map((i) => [i.key, k] as const))),
       records: [],
     };
@@ -319,7 +314,7 @@ export class Checker {
       () => this.midPass(run),
       (err) => logger.warn({ err: describeAwsError(err) }, "mid-cycle decision failed"),
     );
-    if (run.decisive.size > 0) passes.request();
+    if (run.toPlan.size > 0) passes.request();
     await this.probe(items, started, signal, (item, r) => {
       // An aborted probe says nothing about the target.
       if (!r.ok && r.detail === "aborted") return;
@@ -328,7 +323,7 @@ export class Checker {
       run.probed++;
       if (!r.ok) run.failed++;
       const decisive = isDecisive(this.state.get(item.key), r, item.policy);
-      if (decisive) run.decisive.add(run.serviceOf.get(item.key)!);
+      if (decisive) run.toPlan.add(run.serviceOf.get(item.key)!);
       if (run.wanted || decisive) {
         run.wanted = true;
         passes.request();
@@ -626,13 +621,13 @@ export class Checker {
     const lookups = await run.tasks.lookups();
     if (!ready()) return; // probes that landed meanwhile may have changed the picture
     run.wanted = false;
-    // Only the services in `decisive`, with every result of theirs landed so far: a pass over
+    // Only the services in `toPlan`, with every result of theirs landed so far: a pass over
     // the whole namespace costs as much as the cycle's end (20,000 instances), and a failing
     // wave brings dozens of passes. The other results wait for their service's next pass or the
     // cycle's end; taken out of `pending` service by service, a pass costs what it plans, not
     // what waits. Caps count whole services, so each one planned is planned in full.
-    const listed = [...run.decisive].sort((a, b) => a - b).map((k) => run.listed[k]!);
-    run.decisive = new Set();
+    const listed = [...run.toPlan].sort((a, b) => a - b).map((k) => run.listed[k]!);
+    run.toPlan = new Set();
     if (listed.length === 0) return;
     const batch = new Map<string, ProbeResult>();
     for (const l of listed) {
@@ -828,4 +823,15 @@ function address(attributes: Readonly<Record<string, string>>): string | undefin
   const ip = attributes["AWS_INSTANCE_IPV4"];
   const port = attributes["AWS_INSTANCE_PORT"];
   return ip ? (port ? `${ip}:${port}` : ip) : undefined;
+}
+
+/** States by service ID, in one walk over them (rather than one walk per service). */
+function byService(states: Iterable<InstanceState>): Map<string, InstanceState[]> {
+  const out = new Map<string, InstanceState[]>();
+  for (const st of states) {
+    const list = out.get(st.serviceId);
+    if (list) list.push(st);
+    else out.set(st.serviceId, [st]);
+  }
+  return out;
 }
