@@ -14,6 +14,8 @@ export interface CheckerProcess {
   status(): Promise<StatusBody | undefined>;
   /** Probe-duration histogram buckets summed over services: upper bound (s) -> count. */
   probeBuckets(): Promise<Map<number, number>>;
+  /** `cmhc_aws_calls_total` (every attempt, any outcome) summed by operation. */
+  awsCalls(): Promise<Map<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,15 @@ export async function startChecker(
         if (bound === undefined) continue;
         const le = bound === "+Inf" ? Infinity : Number(bound);
         out.set(le, (out.get(le) ?? 0) + Number(m[2]));
+      }
+      return out;
+    },
+    async awsCalls() {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const out = new Map<string, number>();
+      for (const m of text.matchAll(/^cmhc_aws_calls_total\{([^}]*)\} (\d+)$/gm)) {
+        const operation = /operation="([^"]+)"/.exec(m[1]!)?.[1];
+        if (operation !== undefined) out.set(operation, (out.get(operation) ?? 0) + Number(m[2]));
       }
       return out;
     },

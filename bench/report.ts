@@ -69,6 +69,20 @@ export function markdown(
     }
     out.push(
       "",
+      "AWS calls are counted at the endpoint (a counting proxy in front of moto) and by the checker's own",
+      "`cmhc_aws_calls_total` (every attempt, any outcome), over the same window:",
+      "",
+      "| instances | failing | calls in the window | checker metrics less endpoint |",
+      "| ---: | ---: | ---: | --- |",
+    );
+    for (const r of scale) {
+      const d = Object.entries(r.awsCallsMetricsLessEndpoint).filter(([, n]) => n !== 0);
+      out.push(
+        `| ${r.instances} | ${r.failingPercent} % | ${r.awsCallsInWindow} | ${d.length === 0 ? "0 (they agree)" : d.map(([op, n]) => `${op} ${n > 0 ? "+" : ""}${n}`).join(", ")} |`,
+      );
+    }
+    out.push(
+      "",
       "Where a cycle's time goes (mean ms, as the checker measures it): lease, read (Cloud Map), ecs (ListTasks before probing,",
       "DescribeTasks the decisions wait for) and act (mutations) wait on AWS; probe (the spread, with the decisions made as",
       "probes land) and decide (planning, status) are the checker's own.",

@@ -28,6 +28,14 @@ export interface ScaleResult {
   readonly expectedRemovals: number;
   /** AWS calls per cycle, by operation, counted at the endpoint. */
   readonly awsCallsPerCycle: Readonly<Record<string, number>>;
+  /**
+   * The checker's own count (`cmhc_aws_calls_total`) less the endpoint's, by operation, over the
+   * window: calls, not per cycle. Zero everywhere when the two agree; a call answered as the
+   * window opens or closes may fall on one side only.
+   */
+  readonly awsCallsMetricsLessEndpoint: Readonly<Record<string, number>>;
+  /** Calls the endpoint saw in the window. */
+  readonly awsCallsInWindow: number;
   /** Time per cycle spent waiting on the emulator (not the checker's own time). */
   readonly emulatorMsPerCycle: number;
   /** Probe duration p50 / p99 (bucket upper bounds, s): slow targets hold the spread back. */
@@ -94,6 +102,7 @@ export async function runScale(
     const cpu0 = cpuSeconds(pid);
     const t0 = Date.now();
     const probes0 = await farm.requests();
+    const metricCalls0 = await checker.awsCalls();
     const calls0 = proxy.calls.length;
     const buckets0 = await checker.probeBuckets();
     const cpus0 = cpuTimes();
@@ -113,6 +122,7 @@ export async function runScale(
     const cpus = cpuShare(cpus0, cpuTimes());
     const cpu = cpuSeconds(pid) - cpu0;
     const window = proxy.calls.slice(calls0);
+    const metricCalls = await checker.awsCalls();
     const perOp: Record<string, number> = {};
     const opMs: Record<string, { ms: number; n: number }> = {};
     for (const call of window) {
@@ -144,6 +154,8 @@ export async function runScale(
       awsCallsPerCycle: Object.fromEntries(
         Object.entries(perOp).map(([k, v]) => [k, Math.round(v * 10) / 10]),
       ),
+      awsCallsMetricsLessEndpoint: callsDifference(metricCalls0, metricCalls, window),
+      awsCallsInWindow: window.length,
       emulatorMsPerCycle: window.reduce((sum, c) => sum + c.upstreamMs, 0) / opts.cycles,
       phasesMs,
       cpus,
@@ -159,4 +171,16 @@ export async function runScale(
     await proxy.close();
     farm.close();
   }
+}
+
+/** The checker's metric counts over the window less the endpoint's, by operation. */
+function callsDifference(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  window: ReadonlyArray<{ operation: string }>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of after) out[op] = n - (before.get(op) ?? 0);
+  for (const call of window) out[call.operation] = (out[call.operation] ?? 0) - 1;
+  return out;
 }
