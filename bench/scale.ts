@@ -2,10 +2,10 @@
 // AWS calls, and whether it removes anything it should not.
 
 import { noTime, PHASES, type PhaseTimes } from "../checker/loop/phases";
-import { startFaultProxy } from "../test/support/fault-proxy";
+import { startFaultProxy, type FaultProxy } from "../test/support/fault-proxy";
 import type { Moto } from "../test/support/moto";
 import { World } from "../test/support/world";
-import { bucketQuantile, nextCycle, startChecker } from "./checker-process";
+import { bucketQuantile, nextCycle, startChecker, type CheckerProcess } from "./checker-process";
 import { addressOf, startFarmProcess } from "./farm";
 import { cpuSeconds, cpuShare, cpuTimes, peakRssMiB } from "./process-stats";
 
@@ -102,8 +102,7 @@ export async function runScale(
     const cpu0 = cpuSeconds(pid);
     const t0 = Date.now();
     const probes0 = await farm.requests();
-    const metricCalls0 = await checker.awsCalls();
-    const calls0 = proxy.calls.length;
+    const { metrics: metricCalls0, calls: calls0 } = await quietCount(proxy, checker);
     const buckets0 = await checker.probeBuckets();
     const cpus0 = cpuTimes();
     const durations: number[] = [];
@@ -121,8 +120,9 @@ export async function runScale(
     const buckets = await checker.probeBuckets();
     const cpus = cpuShare(cpus0, cpuTimes());
     const cpu = cpuSeconds(pid) - cpu0;
-    const window = proxy.calls.slice(calls0);
-    const metricCalls = await checker.awsCalls();
+    const end = await quietCount(proxy, checker);
+    const window = proxy.calls.slice(calls0, end.calls);
+    const metricCalls = end.metrics;
     const perOp: Record<string, number> = {};
     const opMs: Record<string, { ms: number; n: number }> = {};
     for (const call of window) {
@@ -183,4 +183,26 @@ function callsDifference(
   for (const [op, n] of after) out[op] = n - (before.get(op) ?? 0);
   for (const call of window) out[call.operation] = (out[call.operation] ?? 0) - 1;
   return out;
+}
+
+/**
+ * The checker's call counts and the endpoint's at a moment with no call in flight, so that the
+ * two count the same calls (the proxy records a call as its answer starts, the checker once it
+ * has parsed it; services are read eight at a time). Gives up waiting after 20 s.
+ */
+async function quietCount(
+  proxy: FaultProxy,
+  checker: CheckerProcess,
+): Promise<{ metrics: Map<string, number>; calls: number }> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const giveUp = Date.now() + 20_000;
+  for (;;) {
+    while (proxy.inFlight > 0 && Date.now() < giveUp) await sleep(2);
+    await sleep(20); // the checker parses the last answer
+    const calls = proxy.calls.length;
+    const metrics = await checker.awsCalls();
+    if ((proxy.inFlight === 0 && proxy.calls.length === calls) || Date.now() >= giveUp) {
+      return { metrics, calls };
+    }
+  }
 }

@@ -124,6 +124,9 @@ interface CycleRun {
   readonly started: number;
   /** No mutation starts after this, so the last one's answer lands within the interval. */
   readonly actBy: number;
+  /** Nor one from a mid-cycle pass after this: `actBy` less what the last cycle's end took, so a
+   * pass waiting on the rate limit leaves the cycle's end its time within the interval. */
+  readonly passBy: number;
   readonly signal: AbortSignal | undefined;
   /** Every result this cycle (the report shows them). */
   readonly all: Map<string, ProbeResult>;
@@ -191,6 +194,8 @@ export class Checker {
   private backlog: ReadonlySet<string> = new Set();
   /** The last cycle's end found it degraded: no decision until a cycle's end says otherwise. */
   private lastDegraded = false;
+  /** How long the last cycle's end took, from its last pass to its report (see `passBy`). */
+  private lastEndMs = 0;
   /** Sizes `auto` probe concurrency from how long probes take. */
   private readonly concurrency = new ProbeConcurrency();
   /** How long the checker trusts its own mutation over a Cloud Map listing. */
@@ -293,11 +298,13 @@ export class Checker {
     const tasks = await this.readTasks(listed);
     phases.end("ecs");
     const items = this.probeItems(listed, tasks.goingAway);
+    const actBy = started + config.intervalMs - Math.min(1000, config.intervalMs / 10);
     const run: CycleRun = {
       listed,
       tasks,
       started,
-      actBy: started + config.intervalMs - Math.min(1000, config.intervalMs / 10),
+      actBy,
+      passBy: actBy - Math.min(this.lastEndMs, config.intervalMs / 10),
       signal,
       all: new Map(),
       pending: new Map(),
@@ -331,6 +338,7 @@ export class Checker {
     });
     await passes.idle();
     phases.end("probe");
+    const endFrom = clock.now();
 
     // The cycle's end: fold what is left, judge the whole cycle (degraded, holds, replacements).
     const lookups = await tasks.lookups();
@@ -368,6 +376,7 @@ export class Checker {
     const durationMs = clock.now() - started;
     const times = phases.times;
     this.summarize(started, durationMs, times, result, records.length);
+    this.lastEndMs = clock.now() - endFrom;
     logger.debug(
       { durationMs, phases: times, ...result.probeStats, actions: records.length },
       "cycle done",
@@ -609,7 +618,7 @@ export class Checker {
     const g = config.global;
     const ready = (): boolean =>
       !run.signal?.aborted &&
-      clock.now() < run.actBy && // past it nothing may start: the cycle's end plans it all
+      clock.now() < run.passBy && // past it nothing may start: the cycle's end plans it all
       this.leaseKeeper.mayAct() &&
       !this.lastDegraded &&
       !isDegraded(run, g) &&
@@ -650,7 +659,7 @@ export class Checker {
     });
     const forgotten = foldPlan(this.state, result);
     if (result.actions.length === 0 && result.forget.length === 0) return;
-    const records = await this.act(result, forgotten, run.signal, run.actBy);
+    const records = await this.act(result, forgotten, run.signal, run.passBy);
     run.records.push(...records);
     logger.debug(
       { folded: batch.size, services: listed.length, actions: records.length },

@@ -59,6 +59,8 @@ export interface FaultProxy {
   readonly endpoint: string;
   /** Every call, in order of completion. Clear with `calls.length = 0`. */
   readonly calls: ProxiedCall[];
+  /** Requests received and not yet answered in full. */
+  readonly inFlight: number;
   /** Replaces the rules; the first applicable rule wins. */
   setFaults(faults: Fault | readonly Fault[]): void;
   /** Calls of one operation that reached moto and succeeded. */
@@ -181,7 +183,10 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
     upstream.end(call.body);
   };
 
+  let inFlight = 0;
   const server = http.createServer((req, res) => {
+    inFlight++;
+    res.once("close", () => inFlight--);
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -214,6 +219,9 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
+    get inFlight() {
+      return inFlight;
+    },
     setFaults(next) {
       const list: readonly Fault[] = Array.isArray(next) ? next : [next as Fault];
       faults = list.map((rule) => ({ rule, used: 0 }));
