@@ -358,6 +358,24 @@ describe("decisions as probes land", () => {
     assert.equal(first?.["services"], 1, "the pass at its start plans the service left undone");
   });
 
+  it("starts the next cycle on only as many undone changes as the rate limit allows in an interval", async () => {
+    // Four services of 10; three of each fail: 12 removals at 1 a second, 2 s apart.
+    const failing = [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32];
+    const prober = new TimedProber(new Set(failing.map(hostOf)));
+    const w = await setup(40, prober, { ...SLOW, maxMutationsPerSecond: "1" }, 10);
+    await w.checker.runCycle();
+    await w.checker.runCycle(); // all twelve unhealthy; about two removed
+    w.logs.length = 0;
+    await w.checker.runCycle();
+    const first = w.logs.find((l) => l.msg === "decided mid-cycle");
+    assert.ok(first, "a pass at the cycle's start");
+    assert.ok(
+      (first["services"] as number) <= 2,
+      `the services of the next two changes, not all four (${String(first["services"])})`,
+    );
+    assert.ok(w.cloudMap.mutations.length >= 3, "and it went on removing");
+  });
+
   it("acts on nothing while the probes so far say the checker's own network failed", async () => {
     // Threshold 1: one failed probe would remove a target, so the first few wait for more.
     const prober = new TimedProber("all");

@@ -190,7 +190,8 @@ export class Checker {
   private readonly lastReplacement = new Map<string, number>();
   /** Each listed record's instance key, while the reader keeps the record. */
   private readonly keys = new WeakMap<InstanceRecord, string>();
-  /** IDs of the services where the rate limit (or the deadline) left changes undone. */
+  /** IDs of the services where the rate limit (or the deadline) left changes undone: the first
+   * ones, holding as many changes as it allows in an interval. */
   private backlog: ReadonlySet<string> = new Set();
   /** The last cycle's end found it degraded: no decision until a cycle's end says otherwise. */
   private lastDegraded = false;
@@ -676,9 +677,17 @@ export class Checker {
   ): Promise<ActionRecord[]> {
     for (const key of forgotten) await this.forgetDurably(key);
     const records = await this.executor.execute(result.actions, this.state, signal, deadline);
-    // Actions without a record: the rate limit (or the deadline) left them undone.
+    // Actions without a record: the rate limit (or the deadline) left them undone. The next
+    // cycle starts on the services of as many as the rate limit allows in an interval (more
+    // would plan services whose turn cannot come before the cycle's end plans them anyway).
     const done = new Set(records.map((r) => instanceKey(r.serviceId, r.instanceId)));
-    this.backlog = new Set(result.actions.filter((a) => !done.has(a.key)).map((a) => a.serviceId));
+    const { maxMutationsPerSecond, intervalMs } = this.deps.config;
+    this.backlog = new Set(
+      result.actions
+        .filter((a) => !done.has(a.key))
+        .slice(0, Math.ceil((maxMutationsPerSecond * intervalMs) / 1000))
+        .map((a) => a.serviceId),
+    );
     for (const r of records) {
       this.deps.status.recordAction(r);
       // Re-read what we changed: a revision token need not be monotonic (an emulator's is a sum
