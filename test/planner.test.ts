@@ -120,6 +120,22 @@ describe("planner", () => {
     }
   });
 
+  it("never takes out a target the cap held once its last check passed", () => {
+    const sim = oneService(4, { policy: { maxUnhealthyPercent: 50 } });
+    for (const id of ["t0", "t1", "t2"]) sim.find("srv-api", id).probeOk = false;
+    sim.steps(3);
+    assert.deepEqual(sim.state.get("srv-api/t2")!.inRotation, true, "held by the cap");
+    for (const id of ["t0", "t1"]) sim.find("srv-api", id).probeOk = true;
+    sim.step();
+    sim.find("srv-api", "t2").probeOk = true;
+    assert.deepEqual(kinds(sim.step()), ["register t0", "register t1"]);
+    // The cap is free now; t2's one passing check is its latest word (no probe this time).
+    sim.find("srv-api", "t2").probeOk = undefined;
+    assert.deepEqual(kinds(sim.step()), []);
+    sim.find("srv-api", "t2").probeOk = false;
+    assert.deepEqual(kinds(sim.step()), ["deregister t2"], "it goes if it fails again");
+  });
+
   it("takes a stopping task out at once, past the cap, and never puts it back", () => {
     const sim = oneService(2, { policy: { maxUnhealthyPercent: 0 } });
     const t0 = sim.find("srv-api", "t0");

@@ -209,8 +209,12 @@ function planService(
   const total = active.length;
   let outOfRotation = active.filter((e) => !e.next.inRotation).length;
   const capOut = Math.floor((total * svc.policy.maxUnhealthyPercent) / 100);
+  // One held by a cap whose last check passed is on its way back: taking it out once the cap
+  // frees would remove a target that answers (it goes again if it fails again).
   const candidates = active
-    .filter((e) => e.next.verdict === "unhealthy" && e.next.inRotation)
+    .filter(
+      (e) => e.next.verdict === "unhealthy" && e.next.inRotation && e.next.consecutiveFailures > 0,
+    )
     .sort(
       (a, b) =>
         (a.next.unhealthySince ?? 0) - (b.next.unhealthySince ?? 0) ||
