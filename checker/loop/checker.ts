@@ -112,6 +112,8 @@ interface ListedInstance {
 interface ProbeItem {
   readonly key: string;
   readonly service: string;
+  /** Index in `listed` of its service, so a pass plans only what its results touch. */
+  readonly listedAt: number;
   readonly check: CheckSpec;
   readonly policy: ServicePolicy;
   readonly target: ProbeTarget & { ok: true };
@@ -144,8 +146,6 @@ interface CycleRun {
   /** Indexes in `listed` of the services the next pass plans: a result that may decide
    * something landed, a task is leaving, or last cycle's rate limit left changes undone. */
   toPlan: Set<number>;
-  /** Index in `listed` of each instance's service, so a pass plans only what its results touch. */
-  readonly serviceOf: ReadonlyMap<string, number>;
   readonly records: ActionRecord[];
 }
 
@@ -315,7 +315,6 @@ export class Checker {
       hairTrigger: listed.some((l) => l.policy.unhealthyThreshold <= 1),
       wanted: false,
       toPlan: this.startNow(listed, tasks.goingAway),
-      serviceOf: new Map(listed.flatMap((l, k) => l.instances.map((i) => [i.key, k] as const))),
       records: [],
     };
     const passes = new SerialPasses(
@@ -331,7 +330,7 @@ export class Checker {
       run.probed++;
       if (!r.ok) run.failed++;
       const decisive = isDecisive(this.state.get(item.key), r, item.policy);
-      if (decisive) run.toPlan.add(run.serviceOf.get(item.key)!);
+      if (decisive) run.toPlan.add(item.listedAt);
       if (run.wanted || decisive) {
         run.wanted = true;
         passes.request();
@@ -538,12 +537,13 @@ export class Checker {
     goingAway: (taskId: string) => boolean,
   ): ProbeItem[] {
     const items: ProbeItem[] = [];
-    for (const { snap, check, policy, instances } of listed) {
+    listed.forEach(({ snap, check, policy, instances }, listedAt) => {
       for (const i of instances) {
         if (!i.target.ok || (i.ecsTask && goingAway(i.record.instanceId))) continue;
-        items.push({ key: i.key, service: snap.info.name, check, policy, target: i.target });
+        const service = snap.info.name;
+        items.push({ key: i.key, service, listedAt, check, policy, target: i.target });
       }
-    }
+    });
     return items;
   }
 
