@@ -18,7 +18,7 @@ import { NetProber } from "../checker/probe";
 import { LocalLease } from "../checker/state/local-lease";
 import { MemoryStateStore } from "../checker/state/memory-store";
 import { MEMORY_NAMESPACE, memoryNamespace } from "../test/support/memory-ports";
-import { addressOf, startFarmProcess } from "./farm";
+import { addressOf, failsAt, startFarmProcess } from "./farm";
 
 interface Options {
   instances: string;
@@ -37,7 +37,7 @@ async function main(o: Options): Promise<void> {
   // The failing share spread evenly, as in the scale runs (HTTP 500 from the farm).
   const failing = Number(o.failing);
   for (let i = 0; i < count; i++) {
-    if ((i * failing) % 100 < failing) farm.setFailing(addressOf(i), true);
+    if (failsAt(i, failing)) farm.setFailing(addressOf(i), true);
   }
   const config = parseConfig({
     flags: {

@@ -14,6 +14,11 @@ export interface Farm {
   close(): Promise<void>;
 }
 
+/** Whether the `i`th target of a set fails, `percent` of them spread evenly. */
+export function failsAt(i: number, percent: number): boolean {
+  return (i * percent) % 100 < percent;
+}
+
 /** Address of instance `i`: distinct for up to ~250,000 instances. */
 export function addressOf(i: number): string {
   return `127.${10 + Math.floor(i / 62_500)}.${Math.floor((i % 62_500) / 250)}.${(i % 250) + 1}`;

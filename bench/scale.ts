@@ -6,7 +6,7 @@ import { startFaultProxy, type FaultProxy } from "../test/support/fault-proxy";
 import type { Moto } from "../test/support/moto";
 import { World } from "../test/support/world";
 import { bucketQuantile, nextCycle, startChecker, type CheckerProcess } from "./checker-process";
-import { addressOf, startFarmProcess } from "./farm";
+import { addressOf, failsAt, startFarmProcess } from "./farm";
 import { cpuSeconds, cpuShare, cpuTimes, peakRssMiB } from "./process-stats";
 
 export interface ScaleResult {
@@ -79,7 +79,7 @@ export async function runScale(
       const host = addressOf(i++);
       await world.registerTask(svc, id, { host, port: farm.port });
       // Spread the failing share evenly over every service.
-      if ((k * opts.failingPercent) % 100 < opts.failingPercent) {
+      if (failsAt(k, opts.failingPercent)) {
         farm.setFailing(host, true);
         failingIds.add(id);
       }
