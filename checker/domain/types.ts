@@ -120,6 +120,12 @@ export interface ProbeResult {
   readonly latencyMs: number;
   /** Epoch ms when the probe finished. */
   readonly at: number;
+  /**
+   * The probe failed inside the checker before it could reach the target (a request it cannot
+   * send, no file descriptor or local port): it says nothing about the target, so no decision
+   * counts it. Undefined (or false) for every answer from, or timeout on, the target.
+   */
+  readonly local?: boolean;
 }
 
 /** Cloud Map health status of an instance in a custom-health service. */

@@ -2,6 +2,8 @@
 export interface Outcome {
   readonly ok: boolean;
   readonly detail: string;
+  /** The checker's own fault, not the target's (see ProbeResult.local). */
+  readonly local?: boolean;
 }
 
 export interface Attempt {
