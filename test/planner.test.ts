@@ -424,6 +424,7 @@ describe("planner passes within a cycle", () => {
     const sim = oneService(10, { policy: { unhealthyThreshold: 1 } });
     for (const i of sim.services[0]!.instances) i.probeOk = i.id < "t6" ? undefined : false;
     // This batch alone (4 of 4 failed) would be degraded; the 40 probes so far are not.
+    for (let k = 0; k < 40; k++) sim.history.record(sim.now, k >= 4);
     const calm = plan({ ...sim.input(), probeStats: { probed: 40, failed: 4 } });
     assert.equal(calm.degraded, false);
     assert.deepEqual(calm.probeStats, { probed: 40, failed: 4 });

@@ -180,11 +180,32 @@ export interface InstanceState {
   readonly lastProbe: ProbeResult | undefined;
   /** Epoch ms the verdict last changed to unhealthy. */
   readonly unhealthySince: number | undefined;
+  /**
+   * Epoch ms (the probe's `at`) of the first counted failure of the current failure streak;
+   * undefined while the last counted check passed. A removal judges the namespace's probes
+   * from here to now (see plan/probe-window.ts).
+   */
+  readonly failingSince?: number;
   /** The instance's ECS task, when known (kept in the durable record). */
   readonly taskArn: string | undefined;
 }
 
-export type Action =
+/**
+ * What an action rests on, so it can be checked again right before it is sent: ECS's word (a
+ * task going away, ECS's own health check) holds; a verdict from probes holds only while no
+ * probe that landed since says otherwise (see plan/at-send.ts).
+ */
+export type ActionBasis =
+  | { readonly kind: "task" }
+  | {
+      readonly kind: "probes";
+      /** Epoch ms (`at`) of the last probe result the decision folded in. */
+      readonly at: number;
+      /** For a removal: when its failure streak began (the window the degraded rule judges). */
+      readonly failingSince?: number;
+    };
+
+export type Action = (
   | {
       readonly kind: "deregister";
       readonly key: string;
@@ -230,7 +251,8 @@ export type Action =
       readonly ecsService: string;
       readonly reason: string;
       readonly dryRun: boolean;
-    };
+    }
+) & { readonly basis: ActionBasis };
 
 /** A decision the planner wanted but a safety rule held back. */
 export interface Hold {
@@ -259,6 +281,13 @@ export interface Skip {
   readonly problem: string;
 }
 
+/** A removal deferred until `missing` more probes of the namespace have landed. */
+export interface Wait {
+  readonly key: string;
+  readonly serviceId: string;
+  readonly missing: number;
+}
+
 export interface Plan {
   readonly actions: readonly Action[];
   readonly holds: readonly Hold[];
@@ -271,6 +300,11 @@ export interface Plan {
   readonly updates: ReadonlyMap<string, InstanceState>;
   /** Keys whose state should be dropped (task gone and nothing left to do). */
   readonly forget: readonly string[];
+  /**
+   * Removals that wait for more of the namespace's probes to land before they can tell a failing
+   * target from the checker's own network failing (see plan/probe-window.ts).
+   */
+  readonly waits: readonly Wait[];
   readonly degraded: boolean;
   /** Service-level problems (for example an action that cannot work on that service). */
   readonly warnings: readonly string[];

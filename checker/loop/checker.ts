@@ -21,6 +21,7 @@ import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { ActionRecord, StatusBook } from "../observability/status";
 import { foldPlan } from "../plan/apply";
+import { staleBecause, type LatestAnswers } from "../plan/at-send";
 import { isDecisive } from "../plan/decisive";
 import { ecsServiceKey, isDegraded, plan } from "../plan/planner";
 import { describeTask } from "../plan/task-signals";
@@ -34,6 +35,7 @@ import type {
   TaskRef,
 } from "../ports";
 import { probeTarget } from "../probe/target";
+import { ProbeLog } from "../state/probe-log";
 import { ProbeConcurrency, runSpread } from "../probe/schedule";
 import { Executor, RateLimiter } from "./executor";
 import { LeaseKeeper } from "./lease-keeper";
@@ -141,6 +143,13 @@ interface CycleRun {
   readonly expected: number;
   /** Some service removes a target on one failure. */
   readonly hairTrigger: boolean;
+  /** Probes that failed inside the checker (never the target's failure), and the first reason. */
+  local: number;
+  localDetail: string | undefined;
+  /** Services whose removals wait for more probes to land (see plan/probe-window.ts), and the
+   * count of results `probed` must reach before they are planned again. */
+  recheck: Set<number>;
+  recheckAt: number;
   /** A result that may decide something waits for a pass. */
   wanted: boolean;
   /** Indexes in `listed` of the services the next pass plans: a result that may decide
@@ -201,6 +210,17 @@ export class Checker {
   private readonly concurrency = new ProbeConcurrency();
   /** How long the checker trusts its own mutation over a Cloud Map listing. */
   private readonly settleMs: number;
+  /** The namespace's probe results over the last minute or so, for the degraded rule. */
+  private readonly history: ProbeLog;
+  /** Each target's latest passing and failing answers, folded or not: the check at send. */
+  private readonly answers = new Map<
+    string,
+    { -readonly [K in keyof LatestAnswers]: LatestAnswers[K] }
+  >();
+  /** Probes a cycle makes in the namespace (the current cycle's). */
+  private namespaceProbes = 0;
+  /** Services whose removals the last cycle's end left waiting, with the probes still missing. */
+  private carriedWaits: ReadonlyMap<string, number> = new Map();
 
   private constructor(
     private readonly deps: CheckerDeps,
@@ -208,6 +228,7 @@ export class Checker {
   ) {
     this.storeHealth = new StoreHealth(deps.logger, deps.metrics, deps.status);
     this.settleMs = Math.max(30_000, 3 * deps.config.intervalMs);
+    this.history = new ProbeLog(Math.max(60_000, 10 * deps.config.intervalMs));
     this.taskCache = new TaskStateCache(deps.ecs, deps.clock, fullPassMs(deps.config.intervalMs));
     this.leaseKeeper = new LeaseKeeper({
       lease: deps.lease,
@@ -313,10 +334,16 @@ export class Checker {
       failed: 0,
       expected: items.length,
       hairTrigger: listed.some((l) => l.policy.unhealthyThreshold <= 1),
+      local: 0,
+      localDetail: undefined,
+      recheck: new Set(),
+      recheckAt: Infinity,
       wanted: false,
       toPlan: this.startNow(listed, tasks.goingAway),
       records: [],
     };
+    this.namespaceProbes = items.length;
+    this.waitOn(run, this.carriedWaits, 0);
     const passes = new SerialPasses(
       () => this.midPass(run),
       (err) => logger.warn({ err: describeAwsError(err) }, "mid-cycle decision failed"),
@@ -326,11 +353,33 @@ export class Checker {
       // An aborted probe says nothing about the target.
       if (!r.ok && r.detail === "aborted") return;
       run.all.set(item.key, r);
+      if (r.local === true) {
+        // The checker's own fault: counted apart, reported, and never decided on.
+        run.local++;
+        run.localDetail ??= r.detail;
+        this.deps.metrics.probeLocalErrors.inc({ service: item.service });
+        return;
+      }
+      this.history.record(r.at, r.ok);
+      const seen = this.answers.get(item.key);
+      if (seen === undefined) {
+        this.answers.set(
+          item.key,
+          r.ok ? { okAt: r.at, failAt: undefined } : { okAt: undefined, failAt: r.at },
+        );
+      } else if (r.ok) seen.okAt = r.at;
+      else seen.failAt = r.at;
       run.pending.set(item.key, r);
       run.probed++;
       if (!r.ok) run.failed++;
-      const decisive = isDecisive(this.state.get(item.key), r, item.policy);
+      let decisive = isDecisive(this.state.get(item.key), r, item.policy);
       if (decisive) run.toPlan.add(item.listedAt);
+      if (run.probed >= run.recheckAt) {
+        for (const k of run.recheck) run.toPlan.add(k);
+        run.recheck.clear();
+        run.recheckAt = Infinity;
+        decisive = true;
+      }
       if (run.wanted || decisive) {
         run.wanted = true;
         passes.request();
@@ -354,10 +403,15 @@ export class Checker {
       ecsServices,
       lastReplacement: this.lastReplacement,
       probeStats: { probed: run.probed, failed: run.failed },
+      history: this.history,
+      namespaceProbes: run.expected,
     });
     const forgotten = foldPlan(this.state, result);
     this.lastDegraded = result.degraded;
+    // Removals still waiting for probes are planned again once enough of the next cycle's land.
+    this.carriedWaits = new Map(result.waits.map((w) => [w.serviceId, w.missing]));
     this.report(result);
+    this.reportLocal(run);
     phases.end("decide");
     // Renew right before acting (a slow cycle may have eaten the margin), then act only with
     // the margin left.
@@ -369,6 +423,8 @@ export class Checker {
       logger.debug({ actions: result.actions.length }, "not the lease holder: observing only");
     }
     phases.end("act");
+    // Forget the answers of instances no longer tracked.
+    for (const key of this.answers.keys()) if (!this.state.has(key)) this.answers.delete(key);
     const records = run.records;
     const everyProbe = (): ServiceObservation[] => this.observe(listed, lookups, run.all, started);
     this.updateStatus(services);
@@ -552,6 +608,29 @@ export class Checker {
    * leaves at once, not after this cycle's probes; so do changes the rate limit left undone last
    * cycle, which then have the whole interval.
    */
+  /** Plans these services (by ID, with the probes each still misses) again once enough more
+   * results have landed after `probed`. */
+  private waitOn(run: CycleRun, waits: ReadonlyMap<string, number>, probed: number): void {
+    if (waits.size === 0) return;
+    run.listed.forEach((l, k) => {
+      const missing = waits.get(l.snap.info.id);
+      if (missing === undefined) return;
+      run.recheck.add(k);
+      run.recheckAt = Math.min(run.recheckAt, probed + missing);
+    });
+  }
+
+  /** One line a cycle for probes the checker could not make, and /healthz says so. */
+  private reportLocal(run: CycleRun): void {
+    this.deps.status.localErrors =
+      run.local > 0 ? { count: run.local, detail: run.localDetail ?? "" } : undefined;
+    if (run.local === 0) return;
+    this.deps.logger.error(
+      { probes: run.local, detail: run.localDetail },
+      "probes failed inside the checker before reaching their targets; nothing decided on them",
+    );
+  }
+
   private startNow(listed: readonly Listed[], goingAway: (taskId: string) => boolean): Set<number> {
     const now = new Set<number>();
     listed.forEach(({ snap, instances }, k) => {
@@ -609,10 +688,10 @@ export class Checker {
   /**
    * A decision before the cycle's end, on the probes landed so far: only while this replica may
    * act, the last cycle was not degraded and the probes so far do not make this one degraded
-   * (the cycle's end judges it again over all of them). Where one failure removes a target
-   * (unhealthy threshold 1), it also waits for enough probes to tell: otherwise the first probes
-   * after the checker's own network failed would each remove one. Above 1, a removal needs
-   * failures from earlier cycles, which were not degraded.
+   * (the cycle's end judges it again over all of them). That alone is cycle-aligned: an outage
+   * of the checker's own network that starts mid-cycle splits across two cycles, neither of
+   * which looks degraded yet. So each removal is also judged over the namespace's probes since
+   * its failure streak began (plan/probe-window.ts), and waits for enough of them to land.
    */
   private async midPass(run: CycleRun): Promise<void> {
     const { config, clock, logger } = this.deps;
@@ -623,6 +702,8 @@ export class Checker {
       this.leaseKeeper.mayAct() &&
       !this.lastDegraded &&
       !isDegraded(run, g) &&
+      // Where one failure removes a target, fold nothing before enough probes can tell the
+      // cycle degraded (its failures would count towards verdicts otherwise).
       (!run.hairTrigger ||
         run.pending.size === 0 ||
         run.expected < g.degradedMinInstances ||
@@ -657,8 +738,11 @@ export class Checker {
       lastReplacement: this.lastReplacement,
       probeStats: { probed: run.probed, failed: run.failed },
       replacements: false,
+      history: this.history,
+      namespaceProbes: run.expected,
     });
     const forgotten = foldPlan(this.state, result);
+    this.waitOn(run, new Map(result.waits.map((w) => [w.serviceId, w.missing])), run.probed);
     if (result.actions.length === 0 && result.forget.length === 0) return;
     const records = await this.act(result, forgotten, run.signal, run.passBy);
     run.records.push(...records);
@@ -676,7 +760,20 @@ export class Checker {
     deadline: number,
   ): Promise<ActionRecord[]> {
     for (const key of forgotten) await this.forgetDurably(key);
-    const records = await this.executor.execute(result.actions, this.state, signal, deadline);
+    const { global } = this.deps.config;
+    const records = await this.executor.execute(
+      result.actions,
+      this.state,
+      signal,
+      deadline,
+      (action) =>
+        staleBecause(action, {
+          latest: this.answers.get(action.key),
+          history: this.history,
+          namespaceProbes: this.namespaceProbes,
+          global,
+        }),
+    );
     // Actions without a record: the rate limit (or the deadline) left them undone. The next
     // cycle starts on the services of as many as the rate limit allows in an interval (more
     // would plan services whose turn cannot come before the cycle's end plans them anyway).

@@ -72,22 +72,24 @@ export class Executor {
     },
   ) {}
 
-  /** Applies actions in order; updates `state` for each that succeeded. */
   /**
-   * Applies actions in order until `deadline` (the cycle's end): what the rate limit leaves
-   * undone is planned again next cycle, so a burst of changes never makes cycles late.
+   * Applies actions in order until `deadline` (the cycle's end), updating `state` for each that
+   * succeeded: what the rate limit leaves undone is planned again next cycle, so a burst of
+   * changes never makes cycles late. `staleBecause` is asked right before each is sent (and
+   * again after its durable record is written): an action it calls stale is not sent.
    */
   async execute(
     actions: readonly Action[],
     state: Map<string, InstanceState>,
     signal?: AbortSignal,
     deadline = Infinity,
+    staleBecause: (action: Action) => string | undefined = () => undefined,
   ): Promise<ActionRecord[]> {
     const records: ActionRecord[] = [];
     for (const action of actions) {
       // The lease may run out mid-way: a replica without it must not act.
       if (signal?.aborted || !this.deps.leaseKeeper.mayAct()) break;
-      const record = await this.one(action, state, signal, deadline);
+      const record = await this.one(action, state, signal, deadline, staleBecause);
       if (record === "deferred") break;
       if (record) records.push(record);
     }
@@ -99,6 +101,7 @@ export class Executor {
     state: Map<string, InstanceState>,
     signal: AbortSignal | undefined,
     deadline: number,
+    staleBecause: (action: Action) => string | undefined,
   ): Promise<ActionRecord | undefined | "deferred"> {
     const { logger, metrics, clock } = this.deps;
     const prev = state.get(action.key);
@@ -113,7 +116,16 @@ export class Executor {
       dryRun: action.dryRun,
     };
     const logFields = base;
+    const stale = (): ActionRecord | undefined => {
+      const why = staleBecause(action);
+      if (why === undefined) return undefined;
+      metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "stale" });
+      logger.info({ ...logFields, why }, `not sent: ${describe(action)} is no longer true`);
+      return { ...base, at: new Date(clock.now()).toISOString(), outcome: "stale", error: why };
+    };
     if (action.dryRun) {
+      const dropped = stale();
+      if (dropped) return dropped;
       state.set(action.key, applyAction(prev, action, clock.now()));
       // A would-be replacement starts the cooldown too, so observe mode reports each once.
       if (action.kind === "stop-task") this.deps.onReplaced(action.ecsService, clock.now());
@@ -122,6 +134,8 @@ export class Executor {
       return { ...base, at: new Date(clock.now()).toISOString(), outcome: "dry-run" };
     }
     if (!(await this.deps.limiter.take(signal, deadline))) return "deferred";
+    const droppedBefore = stale();
+    if (droppedBefore) return droppedBefore;
     if (action.kind === "stop-task") {
       try {
         await this.deps.ecs.stopTask(action.cluster, action.taskArn, action.reason);
@@ -159,6 +173,12 @@ export class Executor {
         );
         return failed(describeAwsError(err));
       }
+      // Writing the record took time: probes may have landed meanwhile.
+      const droppedAfter = stale();
+      if (droppedAfter) {
+        await this.forgetRecord(action.key);
+        return droppedAfter;
+      }
     }
     try {
       await this.call(action);
@@ -173,17 +193,20 @@ export class Executor {
       );
       return failed(error);
     }
-    if (!next.removedByChecker) {
-      // Back in rotation: the record has served. A failed delete leaves a record that the
-      // next holder reconciles against Cloud Map, so it is not an error of the action.
-      try {
-        await this.deps.store.delete(this.deps.namespaceId, action.key);
-        this.deps.storeHealth.ok();
-      } catch (err) {
-        this.deps.storeHealth.failed(describeAwsError(err));
-      }
-    }
+    // Back in rotation: the record has served.
+    if (!next.removedByChecker) await this.forgetRecord(action.key);
     return { ...base, at: new Date(clock.now()).toISOString(), outcome: "ok" };
+  }
+
+  /** A failed delete leaves a record that the next holder reconciles against Cloud Map, so it
+   * is not an error of the action. */
+  private async forgetRecord(key: string): Promise<void> {
+    try {
+      await this.deps.store.delete(this.deps.namespaceId, key);
+      this.deps.storeHealth.ok();
+    } catch (err) {
+      this.deps.storeHealth.failed(describeAwsError(err));
+    }
   }
 
   private async call(action: Action): Promise<void> {

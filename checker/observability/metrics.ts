@@ -13,6 +13,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly probeLocalErrors = new Counter({
+    name: "cmhc_probe_local_errors_total",
+    help: "Probes that failed inside the checker before reaching the target (never counted against it)",
+    labelNames: ["service"] as const,
+    registers: [this.registry],
+  });
+
   readonly probeDuration = new Histogram({
     name: "cmhc_probe_duration_seconds",
     help: "Probe time by service, from connect to verdict (a timeout counts as its full length)",
@@ -30,7 +37,7 @@ export class Metrics {
 
   readonly actions = new Counter({
     name: "cmhc_actions_total",
-    help: "Actions on Cloud Map by service, kind and outcome (ok|error|dry_run)",
+    help: "Actions on Cloud Map by service, kind and outcome (ok|error|dry_run|stale: not sent, a later probe contradicted it)",
     labelNames: ["service", "kind", "outcome"] as const,
     registers: [this.registry],
   });

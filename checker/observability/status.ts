@@ -12,7 +12,8 @@ export interface ActionRecord {
   readonly instanceId: string;
   readonly reason: string;
   readonly dryRun: boolean;
-  readonly outcome: "ok" | "error" | "dry-run";
+  /** `stale`: not sent, since a probe that landed after the decision contradicts it. */
+  readonly outcome: "ok" | "error" | "dry-run" | "stale";
   readonly error?: string;
 }
 
@@ -51,6 +52,8 @@ export class StatusBook {
   lastCycle: CycleSummary | undefined;
   lastCycleCompletedAt: number | undefined;
   lastError: string | undefined;
+  /** Probes of the last cycle that failed inside the checker (bad request, no socket). */
+  localErrors: { readonly count: number; readonly detail: string } | undefined;
   /** Last failure of the durable store, cleared when it answers again. */
   storeError: string | undefined;
   lease:
@@ -93,6 +96,13 @@ export class StatusBook {
     if (this.storeError !== undefined) {
       return { ok: false, reason: `degraded: state store unavailable (${this.storeError})` };
     }
+    if (this.localErrors !== undefined) {
+      const { count, detail } = this.localErrors;
+      return {
+        ok: false,
+        reason: `degraded: ${count} probes failed inside the checker last cycle (${detail}); nothing decided on them`,
+      };
+    }
     if (this.lastCycle?.degraded) {
       return { ok: false, reason: "degraded: most probes failed at once in the last cycle" };
     }
@@ -107,6 +117,7 @@ export class StatusBook {
       lastCycle: this.lastCycle,
       lastError: this.lastError,
       storeError: this.storeError,
+      localErrors: this.localErrors,
       lease: this.lease,
       ...(opts.instances === false ? {} : { instances: this.instances }),
       recentActions: this.recentActions,

@@ -13,6 +13,7 @@ export function isDecisive(
   probe: ProbeResult,
   policy: Pick<ServicePolicy, "unhealthyThreshold" | "healthyThreshold">,
 ): boolean {
+  if (probe.local === true) return false; // the checker's own error says nothing of the target
   if (probe.ok) {
     if (state === undefined || state.inRotation) return false;
     return state.verdict === "healthy" || state.consecutiveSuccesses + 1 >= policy.healthyThreshold;

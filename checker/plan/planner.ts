@@ -3,6 +3,7 @@
 
 import type {
   Action,
+  ActionBasis,
   ActionMode,
   EcsServiceState,
   GlobalPolicy,
@@ -11,11 +12,14 @@ import type {
   InstanceState,
   Plan,
   ServiceInfo,
+  ProbeResult,
   ServiceObservation,
   Skip,
   TaskLookup,
+  Wait,
 } from "../domain/types";
 import { registrationToken } from "./apply";
+import { judgeStreak, type ProbeHistory } from "./probe-window";
 import { canServe, describeTask, isEcsUnhealthy, isGone, isGoingAway } from "./task-signals";
 
 export interface PlanInput {
@@ -43,6 +47,13 @@ export interface PlanInput {
    * minutes anyway, and need the ECS services described.
    */
   readonly replacements?: boolean;
+  /**
+   * The namespace's probe results over time, for the degraded rule over each removal's failure
+   * streak. Without it only the per-cycle rule applies.
+   */
+  readonly history?: ProbeHistory;
+  /** Probes a cycle makes in the whole namespace (default: the probes in `services`). */
+  readonly namespaceProbes?: number;
 }
 
 /** The degraded rule: most of enough probes failed at once. */
@@ -93,7 +104,9 @@ export function plan(input: PlanInput): Plan {
   const probeStats = input.probeStats ?? countProbes(input.services);
   const degraded = isDegraded(probeStats, input.global);
 
-  const out = {
+  const out: Out = {
+    namespaceProbes: input.namespaceProbes ?? probeStats.probed,
+    waits: [],
     updates: new Map<string, InstanceState>(),
     actions: [] as Action[],
     holds: [] as Hold[],
@@ -104,7 +117,8 @@ export function plan(input: PlanInput): Plan {
   const replaceable: Evaluated[] = [];
   for (const svc of input.services) planService(svc, input, degraded, out, replaceable);
   if (input.replacements !== false) planReplacements(replaceable, input, degraded, out);
-  return { ...out, degraded, probeStats };
+  const { actions, holds, skips, updates, forget, warnings, waits } = out;
+  return { actions, holds, skips, updates, forget, warnings, waits, degraded, probeStats };
 }
 
 function countProbes(services: readonly ServiceObservation[]): { probed: number; failed: number } {
@@ -112,7 +126,7 @@ function countProbes(services: readonly ServiceObservation[]): { probed: number;
   let failed = 0;
   for (const svc of services) {
     for (const obs of svc.instances) {
-      if (obs.probe === undefined || obs.problem !== undefined) continue;
+      if (!counts(obs)) continue;
       probed++;
       if (!obs.probe.ok) failed++;
     }
@@ -120,7 +134,14 @@ function countProbes(services: readonly ServiceObservation[]): { probed: number;
   return { probed, failed };
 }
 
+/** A probe result that says something about the target (not the checker's own error). */
+function counts(obs: InstanceObservation): obs is InstanceObservation & { probe: ProbeResult } {
+  return obs.probe !== undefined && obs.probe.local !== true && obs.problem === undefined;
+}
+
 type Out = {
+  namespaceProbes: number;
+  waits: Wait[];
   updates: Map<string, InstanceState>;
   actions: Action[];
   holds: Hold[];
@@ -172,7 +193,7 @@ function planService(
   }
 
   const act = (e: Evaluated, takeOut: boolean, reason: string): void => {
-    out.actions.push(makeAction(e, svc.service, mode, takeOut, reason));
+    out.actions.push(makeAction(e, svc.service, mode, takeOut, reason, basisOf(e, takeOut)));
   };
   const hold = (e: Evaluated, rule: Hold["rule"], detail: string): void => {
     out.holds.push({
@@ -191,9 +212,11 @@ function planService(
     }
   }
 
-  // Recoveries.
+  // Recoveries: on the current success streak, never on a verdict left over from before a
+  // failure (a put-back delayed by AWS or ECS must not happen once the target fails again).
   for (const e of evaluated) {
-    if (e.goingAway || e.next.verdict !== "healthy" || e.next.inRotation) continue;
+    if (e.goingAway || e.next.inRotation || !mayReturn(e.next, svc.policy.healthyThreshold))
+      continue;
     if (mode === "deregister" && !e.next.removedByChecker) continue;
     if (!canServe(e.obs.task)) {
       hold(e, "task-not-running", `healthy again but not put back: ${describeTask(e.obs.task)}`);
@@ -232,8 +255,19 @@ function planService(
         `${outOfRotation}/${total} already out of rotation (max ${svc.policy.maxUnhealthyPercent}%)`,
       );
     } else {
-      act(e, true, removalReason(e));
-      outOfRotation++;
+      const ecs = isEcsUnhealthy(e.obs.task);
+      const since = e.next.failingSince ?? e.next.unhealthySince ?? input.now;
+      const streak = ecs
+        ? ({ kind: "ok" } as const)
+        : judgeStreak(since, input.history, out.namespaceProbes, input.global);
+      if (streak.kind === "wait") {
+        out.waits.push({ key: e.obs.key, serviceId: svc.service.id, missing: streak.missing });
+      } else if (streak.kind === "degraded") {
+        hold(e, "degraded", streakDegraded(streak));
+      } else {
+        act(e, true, removalReason(e));
+        outOfRotation++;
+      }
     }
   }
 
@@ -321,6 +355,7 @@ function planReplacements(
         ecsService: key,
         reason: `cloudmap-health-checker: unhealthy for ${unhealthyFor}s (${removalReason(e)})`,
         dryRun: e.mode === "observe",
+        basis: basisOf(e, true),
       });
     }
   }
@@ -383,24 +418,34 @@ function observe(
 
   let failures = base.consecutiveFailures;
   let successes = base.consecutiveSuccesses;
+  let failingSince = base.failingSince;
 
   if (isGoingAway(obs.task)) {
     verdict = "unhealthy";
     unhealthySince ??= now;
   } else if (!degraded) {
     // ECS's health status counts with the probe it is read with: one check per probe, however
-    // many passes a cycle makes.
-    const ecsUnhealthy = obs.probe !== undefined && isEcsUnhealthy(obs.task);
-    const failing = ecsUnhealthy || (obs.probe !== undefined && !obs.probe.ok);
-    const succeeding = !ecsUnhealthy && obs.probe !== undefined && obs.probe.ok;
+    // many passes a cycle makes. The checker's own probe errors count for nothing.
+    const probe = obs.probe?.local === true ? undefined : obs.probe;
+    const ecsUnhealthy = probe !== undefined && isEcsUnhealthy(obs.task);
+    const failing = ecsUnhealthy || (probe !== undefined && !probe.ok);
+    const succeeding = !ecsUnhealthy && probe !== undefined && probe.ok;
     if (failing) {
       successes = 0;
-      if (!inGrace(base, obs.task, svc.policy.startupGraceMs, now)) failures++;
+      if (!inGrace(base, obs.task, svc.policy.startupGraceMs, now)) {
+        if (failures === 0) failingSince = ecsUnhealthy ? now : probe!.at;
+        failures++;
+      }
     } else if (succeeding) {
       successes++;
       failures = 0;
+      failingSince = undefined;
     }
-    if (verdict === "healthy" && failures >= svc.policy.unhealthyThreshold) {
+    if (verdict === "healthy" && failing && !inRotation) {
+      // Out of rotation, a recovery is only as good as its current streak: a failure ends it.
+      verdict = "unhealthy";
+      unhealthySince = now;
+    } else if (verdict === "healthy" && failures >= svc.policy.unhealthyThreshold) {
       verdict = "unhealthy";
       unhealthySince = now;
     } else if (verdict === "unhealthy" && successes >= svc.policy.healthyThreshold) {
@@ -417,8 +462,9 @@ function observe(
     consecutiveSuccesses: successes,
     inRotation,
     removedByChecker,
-    lastProbe: obs.probe ?? base.lastProbe,
+    lastProbe: obs.probe !== undefined && obs.probe.local !== true ? obs.probe : base.lastProbe,
     unhealthySince,
+    failingSince,
     taskArn: obs.task.kind === "task" ? obs.task.task.taskArn : base.taskArn,
   };
 }
@@ -437,14 +483,40 @@ function removalReason(e: Evaluated): string {
   return `${e.next.consecutiveFailures} consecutive failed checks (last: ${last})`;
 }
 
+/** True when a target out of rotation may go back: its current streak passes the threshold. */
+export function mayReturn(state: InstanceState, healthyThreshold: number): boolean {
+  return (
+    state.verdict === "healthy" &&
+    state.consecutiveSuccesses >= healthyThreshold &&
+    state.lastProbe?.ok === true
+  );
+}
+
+export function streakDegraded(v: { probed: number; failed: number }): string {
+  return (
+    `${v.failed} of the namespace's ${v.probed} probes since this target's first failure ` +
+    `failed: suspecting the checker's own network, not removing`
+  );
+}
+
+/** ECS's word for a going-away task or ECS's own health check; else the probes it saw. */
+function basisOf(e: Evaluated, takeOut: boolean): ActionBasis {
+  if (e.goingAway || (takeOut && isEcsUnhealthy(e.obs.task))) return { kind: "task" };
+  const at = e.next.lastProbe?.at ?? 0;
+  if (!takeOut) return { kind: "probes", at };
+  return { kind: "probes", at, failingSince: e.next.failingSince ?? e.next.unhealthySince };
+}
+
 function makeAction(
   e: Evaluated,
   service: ServiceInfo,
   mode: ActionMode,
   takeOut: boolean,
   reason: string,
+  basis: ActionBasis,
 ): Action {
   const common = {
+    basis,
     key: e.obs.key,
     serviceId: e.next.serviceId,
     serviceName: service.name,

@@ -2,6 +2,7 @@
 
 import { applyAction, foldPlan } from "../../checker/plan/apply";
 import { plan, type PlanInput } from "../../checker/plan/planner";
+import { ProbeLog } from "../../checker/state/probe-log";
 import {
   instanceKey,
   type CustomStatus,
@@ -65,6 +66,8 @@ export function taskIn(lastStatus: string, desiredStatus = "RUNNING"): TaskLooku
 export interface SimInstance {
   id: string;
   probeOk: boolean | undefined;
+  /** The probe failed inside the checker (a request it cannot send): says nothing of the target. */
+  probeLocal?: boolean;
   task: TaskLookup;
   problem?: string;
   /** Present in Cloud Map. Updated by applied actions (deregister/register). */
@@ -97,6 +100,8 @@ export class Sim {
   /** DescribeServices as the planner sees it, by `CLUSTER/SERVICE`. */
   ecsServices = new Map<string, EcsServiceState>();
   lastReplacement = new Map<string, number>();
+  /** The namespace's probe results over time, as the cycle engine keeps them. */
+  history = new ProbeLog(600_000);
 
   constructor(public services: SimService[]) {}
 
@@ -108,6 +113,7 @@ export class Sim {
       settleMs: this.settleMs,
       ecsServices: this.ecsServices,
       lastReplacement: this.lastReplacement,
+      history: this.history,
       services: this.services.map((s) => ({
         service: s.info,
         policy: s.policy,
@@ -122,12 +128,20 @@ export class Sim {
             probe:
               i.probeOk === undefined
                 ? undefined
-                : {
-                    ok: i.probeOk,
-                    detail: i.probeOk ? "HTTP 200" : "HTTP 500",
-                    latencyMs: 1,
-                    at: this.now,
-                  },
+                : i.probeLocal === true
+                  ? {
+                      ok: false,
+                      detail: "ERR_UNESCAPED_CHARACTERS",
+                      latencyMs: 0,
+                      at: this.now,
+                      local: true,
+                    }
+                  : {
+                      ok: i.probeOk,
+                      detail: i.probeOk ? "HTTP 200" : "HTTP 500",
+                      latencyMs: 1,
+                      at: this.now,
+                    },
             problem: i.problem,
             observedAt: this.now,
           })),
@@ -136,7 +150,16 @@ export class Sim {
   }
 
   step(): Plan {
-    const p = plan(this.input());
+    const input = this.input();
+    // The cycle engine records each result as it lands, before the plan that folds it.
+    for (const s of input.services) {
+      for (const o of s.instances) {
+        if (o.probe !== undefined && o.probe.local !== true && o.problem === undefined) {
+          this.history.record(o.probe.at, o.probe.ok);
+        }
+      }
+    }
+    const p = plan(input);
     foldPlan(this.state, p);
     for (const a of p.actions) {
       if (!this.actionsSucceed && !a.dryRun) continue;
