@@ -1,15 +1,17 @@
 import { strict as assert } from "node:assert";
 import { getEventListeners } from "node:events";
 import http from "node:http";
-import net, { type AddressInfo } from "node:net";
+import type net from "node:net";
+import type { AddressInfo } from "node:net";
 import type { CheckSpec } from "../checker/domain/types";
-import { NetProber, probeTarget } from "../checker/probe";
+import { isLocalError, NetProber, probeTarget } from "../checker/probe";
 import {
   startHttpTarget,
   startTcpTarget,
   type HttpTarget,
   type TcpTarget,
 } from "./support/targets";
+import { INCOMPLETE_RESPONSES, startRawTarget, type RawTarget } from "./support/raw-target";
 
 const HTTP: CheckSpec = {
   protocol: "http",
@@ -227,25 +229,8 @@ describe("probes against real loopback servers", () => {
   });
 
   /** A raw TCP server that answers every connection with `script`, written piece by piece. */
-  const rawServer = async (
-    script: (socket: net.Socket) => void,
-  ): Promise<{ host: string; port: number; close(): Promise<void> }> => {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on("error", () => undefined);
-      script(socket);
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.42.1", r));
-    return track({
-      host: "127.0.42.1",
-      port: (server.address() as AddressInfo).port,
-      close: () => {
-        for (const s of sockets) s.destroy();
-        return new Promise<void>((r) => server.close(() => r()));
-      },
-    });
-  };
+  const rawServer = async (script: (socket: net.Socket) => void): Promise<RawTarget> =>
+    track(await startRawTarget("127.0.42.1", script));
 
   it("finishes on the response's framing even when the server keeps the connection open", async () => {
     // A server that ignores `Connection: close`: Content-Length, then chunked, never closing.
@@ -289,6 +274,88 @@ describe("probes against real loopback servers", () => {
     assert.deepEqual([closed.ok, closed.detail], [false, "connection closed before a response"]);
   });
 
+  for (const bad of INCOMPLETE_RESPONSES) {
+    it(`fails ${bad.name}: no verdict before the headers end`, async () => {
+      const s = await rawServer(bad.script);
+      const r = await prober.probe(s, { ...HTTP, timeoutMs: 300 });
+      assert.deepEqual([r.ok, r.detail], [false, bad.detail(300)]);
+      assert.equal("local" in r, false, "the target's failure");
+    });
+  }
+
+  it("judges a head split across packets, even inside its end, and one of bare LF lines", async () => {
+    const split = await rawServer((s) => {
+      s.write("HTTP/1.1 200 OK\r\nContent-Le");
+      setTimeout(() => s.write("ngth: 2\r\n\r"), 10);
+      setTimeout(() => s.write("\nok"), 20);
+    });
+    const r = await prober.probe(split, { ...HTTP, timeoutMs: 3000 });
+    assert.deepEqual([r.ok, r.detail], [true, "HTTP 200"]);
+    const lf = await rawServer((s) => s.write("HTTP/1.1 503 Busy\nContent-Length: 0\n\n"));
+    const b = await prober.probe(lf, { ...HTTP, timeoutMs: 3000 });
+    assert.deepEqual([b.ok, b.detail], [false, "HTTP 503 (expected 200-399)"]);
+  });
+
+  it("fails headers longer than the cap, whatever their status", async () => {
+    const big = await rawServer((s) =>
+      s.write(`HTTP/1.1 200 OK\r\n${"X-Filler: 0123456789abcdef\r\n".repeat(1000)}`),
+    );
+    const r = await prober.probe(big, HTTP);
+    assert.deepEqual([r.ok, r.detail], [false, "response headers longer than 16384 bytes"]);
+  });
+
+  it("skips a 100 Continue in the same packet, and fails an informational head cut short", async () => {
+    const both = await rawServer((s) =>
+      s.end("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    );
+    const r = await prober.probe(both, HTTP);
+    assert.deepEqual([r.ok, r.detail], [true, "HTTP 200"]);
+    const cut = await rawServer((s) => s.end("HTTP/1.1 103 Early Hints\r\nLink: </a.css>"));
+    const c = await prober.probe(cut, HTTP);
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /^connection closed before the response headers ended/);
+  });
+
+  it("marks a path it cannot send as the checker's own failure, sending nothing", async () => {
+    const s = await rawServer((sock) => sock.end("HTTP/1.1 200 OK\r\n\r\n"));
+    for (const path of ["/héalth", "/a b", "health"]) {
+      const r = await prober.probe(s, { ...HTTP, path });
+      assert.deepEqual([r.ok, r.local], [false, true], path);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s.connections, 0, "no connection");
+    assert.equal(s.bytesReceived, 0, "no byte reached the target");
+  });
+
+  it("reports refusals, handshake failures and bad statuses as the target's, not local", async () => {
+    const t = await http_();
+    t.mode = "refuse";
+    await t.ready();
+    const refused = await prober.probe(t, HTTP);
+    assert.deepEqual(Object.keys(refused).sort(), ["at", "detail", "latencyMs", "ok"]);
+    assert.equal(refused.detail, "ECONNREFUSED");
+    const plain = await rawServer((s) => s.end("HTTP/1.1 200 OK\r\n\r\n"));
+    const tls = await prober.probe(plain, { ...HTTP, protocol: "https" });
+    assert.match(tls.detail, /^ERR_SSL_/);
+    assert.equal("local" in tls, false, tls.detail);
+    t.mode = "fail";
+    await t.ready();
+    assert.equal("local" in (await prober.probe(t, HTTP)), false);
+  });
+
+  it("reports a probe that throws as the checker's own failure", async () => {
+    const s = await rawServer(() => undefined);
+    // Not a real signal: reading it throws inside the probe, before any socket exists.
+    const broken = {
+      get aborted(): boolean {
+        throw new Error("signal broke");
+      },
+    } as unknown as AbortSignal;
+    const r = await prober.probe(s, { ...HTTP, timeoutMs: 50 }, broken);
+    assert.deepEqual([r.ok, r.detail, r.local], [false, "signal broke", true]);
+    assert.equal(s.connections, 0);
+  });
+
   it("reports bad input as a failed probe instead of throwing", async () => {
     const t = await http_();
     const r = await prober.probe(t, { ...HTTP, path: "/a b" });
@@ -301,6 +368,33 @@ describe("probes against real loopback servers", () => {
     );
     assert.equal(bad.ok, false);
     assert.match(bad.detail, /PORT/i);
+    assert.equal(bad.local, true, "Node refused the port before any I/O: the checker's fault");
+  });
+});
+
+describe("isLocalError", () => {
+  it("blames the checker for exhausted resources and Node's own argument errors only", () => {
+    for (const code of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "EADDRNOTAVAIL", "EADDRINUSE"]) {
+      assert.equal(isLocalError(code), true, code);
+    }
+    for (const code of ["ERR_INVALID_ARG_VALUE", "ERR_SOCKET_BAD_PORT", "ERR_INVALID_IP_ADDRESS"]) {
+      assert.equal(isLocalError(code), true, code);
+    }
+    for (const code of [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "ETIMEDOUT",
+      "EPIPE",
+      "ERR_SSL_WRONG_VERSION_NUMBER",
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+      "ERR_OSSL_ASN1_WRONG_TAG",
+      "ERRNO",
+      undefined,
+    ]) {
+      assert.equal(isLocalError(code), false, String(code));
+    }
   });
 });
 
