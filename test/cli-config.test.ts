@@ -36,4 +36,20 @@ describe("CLI configuration errors", () => {
     assert.match(r.stderr, /CMHC_SERVICE_OVERRIDES/);
     assert.match(r.stderr, /checkPaht/);
   });
+
+  it("refuses a check path the probe could not send, from a flag, a variable or an override", async () => {
+    const r = await runCli(["once", "--namespace", "ns-x", "--check-path", "/héalth"], {
+      CMHC_SERVICE_OVERRIDES: '{"api":{"checkPath":"/café"}}',
+    });
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /--check-path \/ CMHC_CHECK_PATH: expected a path starting with \/ of visible ASCII/,
+    );
+    assert.match(r.stderr, /percent-encode others: \/h%C3%A9alth\), got "\/héalth"/);
+    assert.match(r.stderr, /CMHC_SERVICE_OVERRIDES: service "api": checkPath: .*"\/café"/);
+    const env = await runCli(["once", "--namespace", "ns-x"], { CMHC_CHECK_PATH: "/héalth" });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /--check-path \/ CMHC_CHECK_PATH: .*"\/héalth"/);
+  });
 });

@@ -13,6 +13,7 @@ import {
   toEnvironment,
   type Settings,
 } from "../checker/config";
+import { isRequestPath } from "../checker/probe";
 
 function problems(fn: () => unknown): string {
   try {
@@ -278,6 +279,35 @@ describe("config", () => {
       problems(() => parseConfig({ flags: { namespace: "n", checkPath: "" } })),
       /--check-path \/ CMHC_CHECK_PATH/,
     );
+  });
+
+  it("accepts only check paths the probe can send, naming where a bad one came from", () => {
+    const why =
+      'expected a path starting with / of visible ASCII characters (percent-encode others: /h%C3%A9alth), got "/héalth"';
+    const label = "--check-path / CMHC_CHECK_PATH";
+    const flag = problems(() => parseConfig({ flags: { namespace: "n", checkPath: "/héalth" } }));
+    assert.ok(flag.includes(`${label}: ${why}`), flag);
+    const env = problems(() =>
+      parseConfig({ env: { CMHC_NAMESPACE: "n", CMHC_CHECK_PATH: "/héalth" } }),
+    );
+    assert.ok(env.includes(`${label}: ${why}`), env);
+    const override = problems(() =>
+      parseConfig({
+        flags: { namespace: "n", serviceOverrides: '{"api":{"checkPath":"/héalth"}}' },
+      }),
+    );
+    const overrideLabel = '--service-overrides / CMHC_SERVICE_OVERRIDES: service "api": checkPath';
+    assert.ok(override.includes(`${overrideLabel}: ${why}`), override);
+    // Config and probe share one rule: whatever config takes, the probe sends.
+    for (const path of ["/ready?x=1&y=%C3%A9", "/~u/a;b=c", "/", "/a b", "/a\tb", "health", "/é"]) {
+      let accepted = true;
+      try {
+        parseConfig({ flags: { namespace: "n", checkPath: path } });
+      } catch {
+        accepted = false;
+      }
+      assert.equal(accepted, isRequestPath(path), JSON.stringify(path));
+    }
   });
 
   it("round-trips settings through the environment the Pulumi component will set", () => {

@@ -1,15 +1,17 @@
 import { strict as assert } from "node:assert";
 import { getEventListeners } from "node:events";
 import http from "node:http";
-import net, { type AddressInfo } from "node:net";
+import type net from "node:net";
+import type { AddressInfo } from "node:net";
 import type { CheckSpec } from "../checker/domain/types";
-import { NetProber, offsetOf, probeTarget, runSpread } from "../checker/probe";
+import { isLocalError, NetProber, probeTarget } from "../checker/probe";
 import {
   startHttpTarget,
   startTcpTarget,
   type HttpTarget,
   type TcpTarget,
 } from "./support/targets";
+import { INCOMPLETE_RESPONSES, startRawTarget, type RawTarget } from "./support/raw-target";
 
 const HTTP: CheckSpec = {
   protocol: "http",
@@ -227,25 +229,8 @@ describe("probes against real loopback servers", () => {
   });
 
   /** A raw TCP server that answers every connection with `script`, written piece by piece. */
-  const rawServer = async (
-    script: (socket: net.Socket) => void,
-  ): Promise<{ host: string; port: number; close(): Promise<void> }> => {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on("error", () => undefined);
-      script(socket);
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.42.1", r));
-    return track({
-      host: "127.0.42.1",
-      port: (server.address() as AddressInfo).port,
-      close: () => {
-        for (const s of sockets) s.destroy();
-        return new Promise<void>((r) => server.close(() => r()));
-      },
-    });
-  };
+  const rawServer = async (script: (socket: net.Socket) => void): Promise<RawTarget> =>
+    track(await startRawTarget("127.0.42.1", script));
 
   it("finishes on the response's framing even when the server keeps the connection open", async () => {
     // A server that ignores `Connection: close`: Content-Length, then chunked, never closing.
@@ -289,6 +274,88 @@ describe("probes against real loopback servers", () => {
     assert.deepEqual([closed.ok, closed.detail], [false, "connection closed before a response"]);
   });
 
+  for (const bad of INCOMPLETE_RESPONSES) {
+    it(`fails ${bad.name}: no verdict before the headers end`, async () => {
+      const s = await rawServer(bad.script);
+      const r = await prober.probe(s, { ...HTTP, timeoutMs: 300 });
+      assert.deepEqual([r.ok, r.detail], [false, bad.detail(300)]);
+      assert.equal("local" in r, false, "the target's failure");
+    });
+  }
+
+  it("judges a head split across packets, even inside its end, and one of bare LF lines", async () => {
+    const split = await rawServer((s) => {
+      s.write("HTTP/1.1 200 OK\r\nContent-Le");
+      setTimeout(() => s.write("ngth: 2\r\n\r"), 10);
+      setTimeout(() => s.write("\nok"), 20);
+    });
+    const r = await prober.probe(split, { ...HTTP, timeoutMs: 3000 });
+    assert.deepEqual([r.ok, r.detail], [true, "HTTP 200"]);
+    const lf = await rawServer((s) => s.write("HTTP/1.1 503 Busy\nContent-Length: 0\n\n"));
+    const b = await prober.probe(lf, { ...HTTP, timeoutMs: 3000 });
+    assert.deepEqual([b.ok, b.detail], [false, "HTTP 503 (expected 200-399)"]);
+  });
+
+  it("fails headers longer than the cap, whatever their status", async () => {
+    const big = await rawServer((s) =>
+      s.write(`HTTP/1.1 200 OK\r\n${"X-Filler: 0123456789abcdef\r\n".repeat(1000)}`),
+    );
+    const r = await prober.probe(big, HTTP);
+    assert.deepEqual([r.ok, r.detail], [false, "response headers longer than 16384 bytes"]);
+  });
+
+  it("skips a 100 Continue in the same packet, and fails an informational head cut short", async () => {
+    const both = await rawServer((s) =>
+      s.end("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    );
+    const r = await prober.probe(both, HTTP);
+    assert.deepEqual([r.ok, r.detail], [true, "HTTP 200"]);
+    const cut = await rawServer((s) => s.end("HTTP/1.1 103 Early Hints\r\nLink: </a.css>"));
+    const c = await prober.probe(cut, HTTP);
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /^connection closed before the response headers ended/);
+  });
+
+  it("marks a path it cannot send as the checker's own failure, sending nothing", async () => {
+    const s = await rawServer((sock) => sock.end("HTTP/1.1 200 OK\r\n\r\n"));
+    for (const path of ["/héalth", "/a b", "health"]) {
+      const r = await prober.probe(s, { ...HTTP, path });
+      assert.deepEqual([r.ok, r.local], [false, true], path);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s.connections, 0, "no connection");
+    assert.equal(s.bytesReceived, 0, "no byte reached the target");
+  });
+
+  it("reports refusals, handshake failures and bad statuses as the target's, not local", async () => {
+    const t = await http_();
+    t.mode = "refuse";
+    await t.ready();
+    const refused = await prober.probe(t, HTTP);
+    assert.deepEqual(Object.keys(refused).sort(), ["at", "detail", "latencyMs", "ok"]);
+    assert.equal(refused.detail, "ECONNREFUSED");
+    const plain = await rawServer((s) => s.end("HTTP/1.1 200 OK\r\n\r\n"));
+    const tls = await prober.probe(plain, { ...HTTP, protocol: "https" });
+    assert.match(tls.detail, /^ERR_SSL_/);
+    assert.equal("local" in tls, false, tls.detail);
+    t.mode = "fail";
+    await t.ready();
+    assert.equal("local" in (await prober.probe(t, HTTP)), false);
+  });
+
+  it("reports a probe that throws as the checker's own failure", async () => {
+    const s = await rawServer(() => undefined);
+    // Not a real signal: reading it throws inside the probe, before any socket exists.
+    const broken = {
+      get aborted(): boolean {
+        throw new Error("signal broke");
+      },
+    } as unknown as AbortSignal;
+    const r = await prober.probe(s, { ...HTTP, timeoutMs: 50 }, broken);
+    assert.deepEqual([r.ok, r.detail, r.local], [false, "signal broke", true]);
+    assert.equal(s.connections, 0);
+  });
+
   it("reports bad input as a failed probe instead of throwing", async () => {
     const t = await http_();
     const r = await prober.probe(t, { ...HTTP, path: "/a b" });
@@ -301,6 +368,33 @@ describe("probes against real loopback servers", () => {
     );
     assert.equal(bad.ok, false);
     assert.match(bad.detail, /PORT/i);
+    assert.equal(bad.local, true, "Node refused the port before any I/O: the checker's fault");
+  });
+});
+
+describe("isLocalError", () => {
+  it("blames the checker for exhausted resources and Node's own argument errors only", () => {
+    for (const code of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "EADDRNOTAVAIL", "EADDRINUSE"]) {
+      assert.equal(isLocalError(code), true, code);
+    }
+    for (const code of ["ERR_INVALID_ARG_VALUE", "ERR_SOCKET_BAD_PORT", "ERR_INVALID_IP_ADDRESS"]) {
+      assert.equal(isLocalError(code), true, code);
+    }
+    for (const code of [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "ETIMEDOUT",
+      "EPIPE",
+      "ERR_SSL_WRONG_VERSION_NUMBER",
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+      "ERR_OSSL_ASN1_WRONG_TAG",
+      "ERRNO",
+      undefined,
+    ]) {
+      assert.equal(isLocalError(code), false, String(code));
+    }
   });
 });
 
@@ -346,209 +440,5 @@ describe("probeTarget", () => {
       assert.equal(t.ok, false, JSON.stringify(attrs));
       if (!t.ok) assert.match(t.problem, problem);
     }
-  });
-});
-
-describe("runSpread", () => {
-  /** A virtual clock whose fake sleep advances it, and records every sleep. */
-  function virtual() {
-    let now = 0;
-    const sleeps: number[] = [];
-    return {
-      sleeps,
-      now: () => now,
-      sleep: async (ms: number): Promise<void> => {
-        sleeps.push(ms);
-        now += ms;
-      },
-    };
-  }
-  const keys = (n: number): string[] => Array.from({ length: n }, (_, i) => `srv-1/i-${i}`);
-
-  it("starts every item at its stable offset within the spread", async () => {
-    const v = virtual();
-    const startedAt = new Map<string, number>();
-    const out = await runSpread(
-      keys(200),
-      { keyOf: (k) => k, spreadMs: 8000, concurrency: 1000, sleep: v.sleep, seed: "ns-1" },
-      async (k) => {
-        startedAt.set(k, v.now());
-        return k.length;
-      },
-    );
-    assert.equal(out.size, 200);
-    for (const k of keys(200)) {
-      const offset = offsetOf(k, 8000, "ns-1");
-      assert.ok(Number.isInteger(offset) && offset >= 0 && offset < 8000);
-      assert.equal(startedAt.get(k), offset, "started at its own offset");
-      assert.equal(out.get(k), k.length);
-    }
-    // The first cycle too is spread over the interval, not a burst.
-    const seconds = new Set([...startedAt.values()].map((t) => Math.floor(t / 1000)));
-    assert.equal(seconds.size, 8);
-  });
-
-  it("gives the same offsets for the same key and seed, others for another seed", async () => {
-    const run = async (seed: string): Promise<Map<string, number>> => {
-      const v = virtual();
-      return runSpread(
-        keys(50),
-        { keyOf: (k) => k, spreadMs: 5000, concurrency: 8, sleep: v.sleep, now: v.now, seed },
-        async () => v.now(),
-      );
-    };
-    const a = await run("ns-a");
-    assert.deepEqual(await run("ns-a"), a, "stable across cycles");
-    const b = await run("ns-b");
-    assert.ok(
-      keys(50).some((k) => a.get(k) !== b.get(k)),
-      "the seed moves the offsets",
-    );
-    assert.equal(offsetOf("x", 0), 0);
-    assert.equal(offsetOf("x", 0.5), 0);
-  });
-
-  it("spreads keys that differ only in their last characters evenly over the spread", () => {
-    // Instance keys as the checker builds them: a service ID, then a task ID, in sequence.
-    const counts = new Array<number>(10).fill(0);
-    for (let i = 0; i < 20_000; i++) {
-      const key = `srv-4f7c2b1a9e/${(0x3a5c0000 + i).toString(16).padStart(32, "0")}`;
-      counts[Math.floor(offsetOf(key, 5000, "ns-abc") / 500)]!++;
-    }
-    for (const c of counts)
-      assert.ok(c > 1800 && c < 2200, `2,000 a tenth, give or take 10 %: ${counts.join(" ")}`);
-  });
-
-  it("counts offsets from the origin: a late start keeps the period and starts passed items at once", async () => {
-    const v = virtual();
-    const origin = v.now();
-    await v.sleep(3000); // the cycle's reads took 3 s
-    const startedAt = new Map<string, number>();
-    await runSpread(
-      keys(100),
-      { keyOf: (k) => k, spreadMs: 8000, concurrency: 1000, sleep: v.sleep, now: v.now, origin },
-      async (k) => void startedAt.set(k, v.now()),
-    );
-    for (const k of keys(100)) {
-      const offset = offsetOf(k, 8000);
-      assert.equal(startedAt.get(k), Math.max(3000, offset), k);
-    }
-    assert.ok(Math.max(...startedAt.values()) < 8000, "the last start stays within the spread");
-  });
-
-  it("never exceeds the concurrency limit, and runs every item", async () => {
-    for (const [concurrency, spreadMs] of [
-      [4, 0],
-      [1, 100],
-      [7, 1000],
-    ] as const) {
-      let inFlight = 0;
-      let max = 0;
-      const out = await runSpread(
-        Array.from({ length: 60 }, (_, i) => i),
-        { keyOf: String, spreadMs, concurrency, sleep: async () => undefined },
-        async (i) => {
-          inFlight++;
-          max = Math.max(max, inFlight);
-          await new Promise((r) => setTimeout(r, 1));
-          inFlight--;
-          return i * 2;
-        },
-      );
-      assert.equal(out.size, 60);
-      assert.equal(out.get("59"), 118);
-      assert.equal(max, concurrency, `concurrency ${concurrency}`);
-    }
-  });
-
-  it("handles 20,000 items with one sleeper", async () => {
-    const v = virtual();
-    let maxPending = 0;
-    let pendingSleeps = 0;
-    const out = await runSpread(
-      keys(20_000),
-      {
-        keyOf: (k) => k,
-        spreadMs: 30_000,
-        concurrency: 100,
-        seed: "big",
-        now: v.now,
-        sleep: async (ms) => {
-          pendingSleeps++;
-          maxPending = Math.max(maxPending, pendingSleeps);
-          await v.sleep(ms);
-          pendingSleeps--;
-        },
-      },
-      async () => 1,
-    );
-    assert.equal(out.size, 20_000);
-    assert.equal(maxPending, 1, "one sleep at a time");
-    assert.ok(v.sleeps.length <= 20_000 && v.sleeps.every((ms) => ms > 0));
-    assert.ok(v.now() < 30_000);
-  });
-
-  it("skips items not yet started once aborted", async () => {
-    const ac = new AbortController();
-    const v = virtual();
-    let ran = 0;
-    const out = await runSpread(
-      keys(100),
-      {
-        keyOf: (k) => k,
-        spreadMs: 10_000,
-        concurrency: 10,
-        signal: ac.signal,
-        now: v.now,
-        sleep: async (ms) => {
-          await v.sleep(ms);
-          if (v.now() > 5000) ac.abort();
-        },
-      },
-      async () => ++ran,
-    );
-    assert.ok(ran > 0 && ran < 100, `ran ${ran}`);
-    assert.equal(out.size, ran);
-    // Started: offset before the abort; skipped: offset at or after it.
-    for (const k of keys(100)) {
-      assert.equal(out.has(k), offsetOf(k, 10_000) <= 5000, k);
-    }
-  });
-
-  it("on abort, starts nothing more and resolves once in-flight work settles", async () => {
-    const ac = new AbortController();
-    const started: string[] = [];
-    const done = runSpread(
-      keys(5),
-      { keyOf: (k) => k, spreadMs: 0, concurrency: 2, signal: ac.signal, sleep: async () => {} },
-      (k) => {
-        started.push(k);
-        // Like a probe: ends when aborted.
-        return new Promise<string>((resolve) =>
-          ac.signal.addEventListener("abort", () => resolve(k), { once: true }),
-        );
-      },
-    );
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(started.length, 2, "two in flight, the rest waiting for a slot");
-    ac.abort();
-    const out = await done;
-    assert.equal(started.length, 2, "nothing started after the abort");
-    assert.deepEqual([...out.keys()].sort(), [...started].sort());
-  });
-
-  it("leaves out items whose work fails, keeping the others", async () => {
-    const out = await runSpread(
-      ["a", "b", "c"],
-      { keyOf: (k) => k, spreadMs: 0, concurrency: 2, sleep: async () => {} },
-      async (k) => {
-        if (k === "b") throw new Error("boom");
-        return k.toUpperCase();
-      },
-    );
-    assert.deepEqual([...out.entries()].sort(), [
-      ["a", "A"],
-      ["c", "C"],
-    ]);
   });
 });

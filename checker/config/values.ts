@@ -3,6 +3,7 @@
 
 import { z } from "zod"; // zod: declarative validation with precise messages
 import type { ActionSetting, CheckProtocol, StatusRange } from "../domain/types";
+import { isRequestPath } from "../probe/request-path";
 import { parseDuration } from "./duration";
 
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -70,8 +71,26 @@ export const action: (text: string) => ActionSetting = oneOf([
 ]);
 export const logLevel = oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
+/**
+ * Exactly what the HTTP probe can send (its own test), so a path accepted here never fails
+ * every probe later. Suggests the percent-encoded form when there is one.
+ */
 export function path(text: string): string {
-  return check(z.string().regex(/^\/\S*$/), text, "a path starting with / and without spaces");
+  if (isRequestPath(text)) return text;
+  const encoded = text.startsWith("/") ? percentEncoded(text) : undefined;
+  const hint = encoded ? ` (percent-encode others: ${encoded})` : "";
+  throw new Error(
+    `expected a path starting with / of visible ASCII characters${hint}, got ${JSON.stringify(text)}`,
+  );
+}
+
+function percentEncoded(text: string): string | undefined {
+  try {
+    const encoded = encodeURI(text);
+    return isRequestPath(encoded) ? encoded : undefined;
+  } catch {
+    return undefined; // a lone surrogate has no UTF-8 form
+  }
 }
 
 export function port(text: string): number {

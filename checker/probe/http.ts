@@ -7,30 +7,36 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { CheckSpec, StatusRange } from "../domain/types";
-import { attempt, errorDetail, type Outcome } from "./outcome";
+import { attempt, errorOutcome, type Outcome } from "./outcome";
+import { isRequestPath } from "./request-path";
 
 const USER_AGENT = "cloudmap-health-checker";
 /** Body bytes read (and discarded) before hanging up: enough for any health page. */
 const BODY_CAP = 64 * 1024;
-/** Status line and headers together; a target that sends more is cut off. */
+/** Status line and headers together; a longer head fails the probe. */
 const HEAD_CAP = 16 * 1024;
-/** What a request target may hold: visible ASCII, no spaces (RFC 9112 request-target). */
-const PATH = /^\/[\x21-\x7e]*$/;
-const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |\r)/;
-/** Header lines (each after a CRLF; `headers` starts with the status line). */
-const CONTENT_LENGTH = /\r\ncontent-length[ \t]*:[ \t]*(\d+)[ \t]*(?=\r\n|$)/i;
-const CHUNKED = /\r\ntransfer-encoding[ \t]*:[^\r\n]*chunked/i;
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |\r|\n)/;
+/**
+ * The empty line that ends a head. Lines end in CRLF, or leniently (as llhttp) a bare LF.
+ * Global, so a search resumes at `lastIndex` rather than rescanning what came before.
+ */
+const HEAD_END = /\n\r?\n/g;
+/** Header lines (each after a LF; `headers` starts with the status line). */
+const CONTENT_LENGTH = /\ncontent-length[ \t]*:[ \t]*(\d+)[ \t]*(?=[\r\n]|$)/i;
+const CHUNKED = /\ntransfer-encoding[ \t]*:[^\r\n]*chunked/i;
 /** Every plain-HTTP probe reads into this; each chunk is consumed before the next read lands. */
 const READ_BUFFER = Buffer.allocUnsafe(16 * 1024);
+const INVALID_PATH = "ERR_UNESCAPED_CHARACTERS: the check path is not a valid path";
 
 export function httpProbe(
   target: { host: string; port: number },
   check: CheckSpec,
   signal?: AbortSignal,
 ): Promise<Outcome> {
-  return attempt(check.timeoutMs, signal, ({ done, decide }) => {
-    if (!PATH.test(check.path)) {
-      done({ ok: false, detail: "ERR_UNESCAPED_CHARACTERS: the check path is not a valid path" });
+  return attempt(check.timeoutMs, signal, ({ done, decide, note }) => {
+    // Config refuses such a path at start-up; kept as a defence. Nothing was sent: local.
+    if (!isRequestPath(check.path)) {
+      done({ ok: false, detail: INVALID_PATH, local: true });
       return () => undefined;
     }
     const request =
@@ -38,9 +44,10 @@ export function httpProbe(
       `User-Agent: ${USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
     const response = new ResponseReader(check.expectedStatus);
     const onChunk = (chunk: Buffer): void => {
-      const step = response.push(chunk);
-      if (step.decided) decide(step.decided);
-      if (step.final) done(step.final);
+      const final = response.push(chunk);
+      if (final) return done(final);
+      if (response.decided) decide(response.decided);
+      else note(response.missing());
     };
     let socket: net.Socket;
     if (check.protocol === "https") {
@@ -73,22 +80,34 @@ export function httpProbe(
     }
     // The server closed: whatever we know by now is the answer.
     socket.on("end", () => done(response.atEnd()));
-    socket.on("error", (err) => done(response.decided ?? { ok: false, detail: errorDetail(err) }));
+    socket.on("error", (err) => done(response.decided ?? errorOutcome(err)));
     return () => socket.destroy();
   });
 }
 
 const NOT_HTTP: Outcome = { ok: false, detail: "not an HTTP/1.x response" };
+const HEAD_TOO_LARGE: Outcome = {
+  ok: false,
+  detail: `response headers longer than ${HEAD_CAP} bytes`,
+};
+const CLOSED_EARLY: Outcome = { ok: false, detail: "connection closed before a response" };
+/** What the deadline adds when a response began but its head never ended. */
+const HEAD_INCOMPLETE = "response headers incomplete";
 
 /**
- * Reads a response as it arrives: the status line decides, then a bounded body is drained so
- * the server sees an orderly exchange (Content-Length or chunked framing, else until it
- * closes). Only the head is kept; body bytes are counted and dropped. Informational (1xx)
- * responses before the final one are skipped, as node:http's client does.
+ * Reads a response as it arrives. A verdict needs the whole head, status line and headers up
+ * to the empty line: a status line alone may come from a target that dies or stalls mid-reply.
+ * Then a bounded body is drained so the server sees an orderly exchange (Content-Length or
+ * chunked framing, else until it closes). Only the head is kept; body bytes are counted and
+ * dropped. Informational (1xx) responses before the final one are skipped, as node:http's
+ * client does.
  */
 class ResponseReader {
+  /** Set once the final response's head is complete. */
   decided: Outcome | undefined;
   private head = "";
+  /** Where the search for the head's end resumes: no empty line starts before it. */
+  private scanned = 0;
   private inBody = false;
   private bodySeen = 0;
   private bodyLength: number | undefined;
@@ -98,39 +117,59 @@ class ResponseReader {
 
   constructor(private readonly expected: readonly StatusRange[]) {}
 
-  /** Feeds a chunk; `decided` once the status is known, `final` once the probe is done. */
-  push(chunk: Buffer): { decided?: Outcome; final?: Outcome } {
-    if (this.inBody) return this.body(chunk);
+  /** Feeds a chunk; returns the final outcome once the probe is done. */
+  push(chunk: Buffer): Outcome | undefined {
+    if (this.inBody) {
+      const n = chunk.length;
+      return this.body(n, this.chunked ? chunk.toString("latin1", Math.max(0, n - 7)) : "");
+    }
     this.head += chunk.toString("latin1");
     for (;;) {
       const m = STATUS_LINE.exec(this.head);
       if (!m) {
         // A whole line that is no status line, or far too much of one.
-        return this.head.includes("\n") || this.head.length > HEAD_CAP ? { final: NOT_HTTP } : {};
+        return this.head.includes("\n") || this.head.length > HEAD_CAP ? NOT_HTTP : undefined;
       }
-      const end = this.head.indexOf("\r\n\r\n");
-      if (end < 0 && this.head.length > HEAD_CAP) {
-        return this.decided ? { final: this.decided } : { final: NOT_HTTP };
+      HEAD_END.lastIndex = this.scanned;
+      const end = HEAD_END.exec(this.head);
+      if (!end) {
+        // The empty line may straddle this chunk and the next: rescan the last two characters.
+        this.scanned = Math.max(0, this.head.length - 2);
+        return this.head.length > HEAD_CAP ? HEAD_TOO_LARGE : undefined;
       }
       const code = Number(m[1]);
+      const bodyStart = end.index + end[0].length;
       if (code >= 100 && code < 200 && code !== 101) {
-        if (end < 0) return {};
-        this.head = this.head.slice(end + 4);
+        this.head = this.head.slice(bodyStart);
+        this.scanned = 0;
         continue;
       }
       this.decide(code);
-      if (end < 0) return { decided: this.decided! };
-      this.frame(code, this.head.slice(0, end));
-      const rest = Buffer.from(this.head.slice(end + 4), "latin1");
+      this.frame(code, this.head.slice(0, end.index));
+      // What followed the head in this chunk is the body's start; latin1 is a char a byte.
+      const n = this.head.length - bodyStart;
+      const last = this.chunked ? this.head.slice(Math.max(bodyStart, this.head.length - 7)) : "";
       this.head = "";
       this.inBody = true;
-      return { decided: this.decided!, ...this.body(rest) };
+      return this.body(n, last);
     }
+  }
+
+  /** What the deadline should add: the head, if one began, never ended. */
+  missing(): string | undefined {
+    return this.decided === undefined && this.head !== "" ? HEAD_INCOMPLETE : undefined;
   }
 
   /** What to report when the server closes the connection. */
   atEnd(): Outcome {
-    return this.decided ?? { ok: false, detail: "connection closed before a response" };
+    if (this.decided) return this.decided;
+    if (this.head === "") return CLOSED_EARLY;
+    const eol = this.head.search(/[\r\n]/);
+    const line = this.head.slice(0, Math.min(eol < 0 ? this.head.length : eol, 100));
+    return {
+      ok: false,
+      detail: `connection closed before the response headers ended (got ${JSON.stringify(line)})`,
+    };
   }
 
   private decide(code: number): void {
@@ -154,15 +193,16 @@ class ResponseReader {
     if (this.chunked) this.bodyLength = undefined;
   }
 
-  private body(chunk: Buffer): { final?: Outcome } {
-    this.bodySeen += chunk.length;
-    if (this.chunked) this.tail = (this.tail + chunk.toString("latin1")).slice(-7);
+  /** Counts `n` body bytes; `last` holds their last few characters when the body is chunked. */
+  private body(n: number, last: string): Outcome | undefined {
+    this.bodySeen += n;
+    if (this.chunked) this.tail = (this.tail + last).slice(-7);
     // The zero-length chunk that ends a chunked body (trailers are not expected of a probe).
     const finished =
       (this.bodyLength !== undefined && this.bodySeen >= this.bodyLength) ||
       (this.chunked && this.tail.endsWith("\r\n0\r\n\r\n")) ||
       this.bodySeen > BODY_CAP;
-    return finished ? { final: this.decided! } : {};
+    return finished ? this.decided : undefined;
   }
 }
 

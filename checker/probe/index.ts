@@ -10,3 +10,5 @@ export {
   ProbeConcurrency,
   type SpreadOptions,
 } from "./schedule";
+export { isLocalError } from "./outcome";
+export { isRequestPath, REQUEST_PATH } from "./request-path";

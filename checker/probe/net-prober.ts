@@ -23,14 +23,15 @@ export class NetProber implements Prober {
           ? await tcpProbe(target, check, signal)
           : await httpProbe(target, check, signal);
     } catch (err) {
-      // Defensive: a probe reports failures, it never throws into the cycle.
-      outcome = { ok: false, detail: errorDetail(err) };
+      // Defensive: a probe reports failures, it never throws into the cycle. A throw is a
+      // fault of the checker's, which says nothing of the target.
+      outcome = { ok: false, detail: errorDetail(err), local: true };
     }
-    return {
-      ok: outcome.ok,
-      detail: outcome.detail,
-      latencyMs: Math.round((performance.now() - start) * 10) / 10,
-      at: this.clock.now(),
-    };
+    const latencyMs = Math.round((performance.now() - start) * 10) / 10;
+    const at = this.clock.now();
+    // `local` only when set, so the usual result keeps its four properties.
+    return outcome.local === true
+      ? { ok: outcome.ok, detail: outcome.detail, latencyMs, at, local: true }
+      : { ok: outcome.ok, detail: outcome.detail, latencyMs, at };
   }
 }

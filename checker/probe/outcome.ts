@@ -11,12 +11,15 @@ export interface Attempt {
   done(o: Outcome): void;
   /** The verdict is known but I/O goes on (a body being drained): report this on the deadline. */
   decide(o: Outcome): void;
+  /** Nothing decided yet: what the deadline adds to `timeout after Nms` (undefined: nothing). */
+  note(missing: string | undefined): void;
 }
 
 /**
  * Runs one probe attempt with a hard deadline and abort support. `start` begins the I/O and
  * returns the cleanup that releases its socket; cleanup runs exactly once, on every path, and
- * the promise always resolves (a synchronous throw from `start` becomes a failed outcome).
+ * the promise always resolves (a synchronous throw from `start` becomes a failed outcome, the
+ * checker's own: `start` throws before any I/O, on arguments Node refuses).
  */
 export function attempt(
   timeoutMs: number,
@@ -26,6 +29,7 @@ export function attempt(
   return new Promise<Outcome>((resolve) => {
     let settled = false;
     let decided: Outcome | undefined;
+    let missing: string | undefined;
     let cleanup: (() => void) | undefined;
     let unlisten: (() => void) | undefined;
     const done = (o: Outcome): void => {
@@ -37,16 +41,16 @@ export function attempt(
       resolve(o);
     };
     const onAbort = (): void => done({ ok: false, detail: "aborted" });
-    const timer = setTimeout(
-      () => done(decided ?? { ok: false, detail: `timeout after ${timeoutMs}ms` }),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      const detail = `timeout after ${timeoutMs}ms`;
+      done(decided ?? { ok: false, detail: missing ? `${detail}: ${missing}` : detail });
+    }, timeoutMs);
     if (signal?.aborted) return onAbort();
     if (signal) unlisten = onAbortOf(signal, onAbort);
     try {
-      cleanup = start({ done, decide: (o) => (decided ??= o) });
+      cleanup = start({ done, decide: (o) => (decided ??= o), note: (m) => (missing = m) });
     } catch (err) {
-      return done({ ok: false, detail: errorDetail(err) });
+      return done({ ok: false, detail: errorDetail(err), local: true });
     }
     // `start` may have finished synchronously, before its cleanup existed.
     if (settled) cleanup();
@@ -71,6 +75,39 @@ function onAbortOf(signal: AbortSignal, fn: () => void): () => void {
   const mine = fns;
   mine.add(fn);
   return () => void mine.delete(fn);
+}
+
+/** Error codes that mean this host failed (descriptors, buffers, local ports), not the target. */
+const LOCAL_ERRNO = new Set([
+  "EMFILE",
+  "ENFILE",
+  "ENOBUFS",
+  "ENOMEM",
+  "EADDRNOTAVAIL",
+  "EADDRINUSE",
+]);
+
+/**
+ * Whether a socket error code is the checker's own failure rather than the target's: resource
+ * exhaustion on this host, or Node refusing its own arguments (`ERR_*`). The TLS layer's codes
+ * (`ERR_SSL_*`, `ERR_TLS_*`, `ERR_OSSL_*`) are excepted: they come of the target's handshake.
+ */
+export function isLocalError(code: string | undefined): boolean {
+  if (code === undefined) return false;
+  if (LOCAL_ERRNO.has(code)) return true;
+  return (
+    code.startsWith("ERR_") &&
+    !code.startsWith("ERR_SSL_") &&
+    !code.startsWith("ERR_TLS_") &&
+    !code.startsWith("ERR_OSSL_")
+  );
+}
+
+/** A failed outcome for a socket error, marked local when the error is the checker's own. */
+export function errorOutcome(err: unknown): Outcome {
+  const detail = errorDetail(err);
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  return isLocalError(code) ? { ok: false, detail, local: true } : { ok: false, detail };
 }
 
 /** `ECONNREFUSED`-style code when there is one, else the message. */

@@ -3,7 +3,7 @@
 
 import net from "node:net";
 import type { CheckSpec } from "../domain/types";
-import { attempt, errorDetail, type Outcome } from "./outcome";
+import { attempt, errorOutcome, type Outcome } from "./outcome";
 
 export function tcpProbe(
   target: { host: string; port: number },
@@ -13,7 +13,7 @@ export function tcpProbe(
   return attempt(check.timeoutMs, signal, ({ done }) => {
     const socket = net.connect({ host: target.host, port: target.port });
     socket.once("connect", () => done({ ok: true, detail: "TCP connected" }));
-    socket.on("error", (err) => done({ ok: false, detail: errorDetail(err) }));
+    socket.on("error", (err) => done(errorOutcome(err)));
     return () => socket.destroy();
   });
 }
