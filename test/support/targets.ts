@@ -30,6 +30,16 @@ export interface HttpTarget extends Target<HttpMode> {
   /** Requests received so far, answered or not, and the paths they asked for. */
   readonly requests: number;
   readonly paths: readonly string[];
+  /** Every answer given, in order: ground truth of what a probe saw (see support/judge.ts). */
+  readonly answers: readonly TargetAnswer[];
+}
+
+/** One answer of a target. A refused connection reaches no handler, so it leaves none. */
+export interface TargetAnswer {
+  /** Epoch ms the answer was sent (for a hung request: when it arrived). */
+  readonly at: number;
+  /** HTTP status sent; 0 for a request left hanging, which the probe sees time out. */
+  readonly status: number;
 }
 
 export type TcpTarget = Target<TcpMode>;
@@ -40,13 +50,15 @@ export async function startHttpTarget(
   let mode: HttpMode = "ok";
   let okStatus = 200;
   const paths: string[] = [];
+  const answers: TargetAnswer[] = [];
   const handler: http.RequestListener = (req, res) => {
     paths.push(req.url ?? "");
-    if (mode === "hang") return; // accept, never answer
+    if (mode === "hang") return void answers.push({ at: Date.now(), status: 0 }); // never answer
     if (mode === "refuse") return void req.socket.destroy();
     const code = mode === "fail" ? 500 : okStatus;
     res.writeHead(code, { "content-type": "text/plain", connection: "close" });
     res.end(`${code}\n`);
+    answers.push({ at: Date.now(), status: code });
   };
   const server = opts.tls
     ? https.createServer({ cert: TEST_CERT, key: TEST_KEY }, handler)
@@ -74,6 +86,7 @@ export async function startHttpTarget(
     get paths() {
       return paths;
     },
+    answers,
     get connections() {
       return l.connections();
     },
