@@ -49,6 +49,8 @@ export interface ProxiedCall {
   /** True when the proxy answered (or dropped) the call itself: moto never saw it. */
   readonly injected: boolean;
   readonly body: string;
+  /** Epoch ms the request arrived in full (before any fault or moto): when the client sent it. */
+  readonly receivedAt: number;
   /** Epoch ms the answer went back to the client. */
   readonly at: number;
   /** Time spent waiting on moto (0 when the proxy answered itself). */
@@ -142,7 +144,7 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
   const forward = (
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    call: CallInfo,
+    call: CallInfo & { receivedAt: number },
     rewrite?: (response: unknown, request: unknown) => unknown,
   ): void => {
     const sent = Date.now();
@@ -190,7 +192,11 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const call = { operation: operationOf(req), body: Buffer.concat(chunks).toString() };
+      const call = {
+        operation: operationOf(req),
+        body: Buffer.concat(chunks).toString(),
+        receivedAt: Date.now(),
+      };
       const fault = pick(call);
       if (!fault) return forward(req, res, call);
       switch (fault.kind) {
