@@ -24,15 +24,32 @@ export function addressOf(i: number): string {
   return `127.${10 + Math.floor(i / 62_500)}.${Math.floor((i % 62_500) / 250)}.${(i % 250) + 1}`;
 }
 
-export async function startFarm(delayMs = 0): Promise<Farm> {
+/** For the flap bench (flap-farm-process.ts): targets that never answer, and a record of answers. */
+export interface FarmHooks {
+  /** Addresses whose requests are held unanswered until the prober hangs up. */
+  readonly hanging?: ReadonlySet<string>;
+  /** Each answer as the prober gets it: `ADDR:PORT`, epoch ms, what it was. */
+  readonly onAnswer?: (target: string, at: number, answer: "pass" | "fail" | "hang") => void;
+}
+
+export async function startFarm(delayMs = 0, hooks: FarmHooks = {}): Promise<Farm> {
   const failing = new Set<string>();
   const farm: Farm = { port: 0, failing, requests: 0, close: async () => undefined };
   const server = http.createServer((req, res) => {
     farm.requests++;
     const local = (req.socket.localAddress ?? "").replace(/^::ffff:/, "");
+    const target = `${local}:${req.socket.localPort}`;
+    if (hooks.hanging?.has(local)) {
+      // Held until the prober hangs up at its timeout: the failure is recorded then, a moment
+      // after the prober knew it.
+      res.once("close", () => hooks.onAnswer?.(target, Date.now(), "hang"));
+      return;
+    }
     const answer = (): void => {
-      res.writeHead(failing.has(local) ? 500 : 200, { "content-type": "text/plain" });
+      const ok = !failing.has(local);
+      res.writeHead(ok ? 200 : 500, { "content-type": "text/plain" });
       res.end("ok\n");
+      hooks.onAnswer?.(target, Date.now(), ok ? "pass" : "fail");
     };
     if (delayMs > 0) setTimeout(answer, delayMs);
     else answer();

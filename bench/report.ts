@@ -2,6 +2,7 @@
 
 import os from "node:os";
 import type { Pinning } from "./pin";
+import type { Example, FlapResult } from "./flap";
 import type { ReactionResult } from "./reaction";
 import { PHASES } from "../checker/loop/phases";
 import type { ScaleResult } from "./scale";
@@ -39,6 +40,7 @@ export function markdown(
   m: Machine,
   scale: readonly ScaleResult[],
   reaction: readonly ReactionResult[],
+  flap: readonly FlapResult[] = [],
 ): string {
   const out = [
     `# cloudmap-health-checker benchmark`,
@@ -122,7 +124,46 @@ export function markdown(
     }
     out.push("");
   }
+  if (flap.length > 0) out.push(...flapSection(flap));
   return out.join("\n");
+}
+
+function flapSection(flap: readonly FlapResult[]): string[] {
+  const out = [
+    "## Flapping, judged against ground truth",
+    "",
+    "A share of the targets switch between HTTP 200, 500 and hanging at seeded random times, each spell",
+    "around threshold x interval long; the checker runs with its defaults but for the interval, the timeout",
+    "(below it) and no start-up grace. The targets record every answer they give; a re-registration (or",
+    "HEALTHY) is wrong when the target's latest answer before the call reached the endpoint failed, a",
+    "removal (or UNHEALTHY) when it passed. Premature: the right way round, but fewer than threshold",
+    "answers in a row said so (a decision on older answers that happens to agree).",
+    "",
+    "| instances | flapping | interval (timeout) | window | switches (hangs) | cycles (late) | removals | re-registrations | **wrong: re-registered while failing** | **wrong: removed while passing** | premature | AWS calls |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+  ];
+  for (const r of flap) {
+    out.push(
+      `| ${r.instances} over ${r.services} | ${r.flapping} (${r.flappingPercent} %) | ${r.intervalS} s (${r.timeoutS} s) | ${r.windowS} s | ${r.switches} (${r.hangs}) | ${r.cycles} (${r.lateCycles}) | ${r.removals} | ${r.reRegistrations} | ${r.wrongReRegistrations} | ${r.wrongRemovals} | ${r.premature} | ${r.awsCallsTotal}: ${byOperation(r.awsCalls)} |`,
+    );
+  }
+  out.push("");
+  for (const r of flap) {
+    const d = r.actionDelay;
+    const w = r.wrongSinceAnswer;
+    const show = (list: readonly Example[]): string =>
+      list.map((e) => `${e.operation} ${e.instanceId} (${e.target}): ${e.recent}`).join("; ");
+    out.push(
+      `Seed ${r.seed}, thresholds ${r.unhealthyThreshold}/${r.healthyThreshold}, ${r.maxMutationsPerSecond} mutations a second; ${r.answers} answers judged against; ${r.unjudged} mutations unjudged; checker CPU ${f(r.cpuPercent)} %, peak RSS ${f(r.peakRssMiB)} MiB; ${f(r.runS, 0)} s in all (set-up ${f(r.setupS, 0)} s).`,
+      `Right actions, from the answer that reached the threshold to the call: p50 ${f(d.p50S, 2)} s, p95 ${f(d.p95S, 2)} s, max ${f(d.maxS, 2)} s (n ${d.n}).`,
+      w.n === 0
+        ? "No wrong action."
+        : `Wrong actions, from the contradicting answer to the call: p50 ${f(w.p50S, 2)} s, p95 ${f(w.p95S, 2)} s, max ${f(w.maxS, 2)} s. The first, with the target's last answers (p passed, f failed, h hung) and seconds before the call: ${show(r.wrongExamples)}.`,
+      ...(r.prematureExamples.length > 0 ? [`Premature: ${show(r.prematureExamples)}.`] : []),
+      "",
+    );
+  }
+  return out;
 }
 
 type VegaModule = typeof import("vega");

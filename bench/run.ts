@@ -1,9 +1,12 @@
-// `npm run bench`: a quick default; options for larger runs. Never part of `npm test`.
+// `npm run bench`: a quick default (scale, reaction time, and flapping judged on ground truth);
+// options for larger runs; `npm run bench:flap` for the flapping scenario alone. Never part of
+// `npm test`.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
 import { pointSdkAt, startMoto } from "../test/support/moto";
+import { runFlap, type FlapResult } from "./flap";
 import { runReaction, type ReactionResult } from "./reaction";
 import { pinBench } from "./pin";
 import { cycleChart, machine, markdown, reactionChart } from "./report";
@@ -20,6 +23,12 @@ interface Options {
   out: string;
   pin: boolean;
   concurrency: string;
+  flap: string;
+  flapInstances: string;
+  flapServices: string;
+  flapPercent: string;
+  flapInterval: string;
+  flapSeed: string;
 }
 
 async function main(o: Options): Promise<void> {
@@ -38,6 +47,7 @@ async function main(o: Options): Promise<void> {
   pointSdkAt(moto);
   const scale: ScaleResult[] = [];
   const reaction: ReactionResult[] = [];
+  const flap: FlapResult[] = [];
   try {
     for (const size of o.sizes.split(",").filter(Boolean).map(Number)) {
       for (const failing of o.failing.split(",").map(Number)) {
@@ -67,20 +77,41 @@ async function main(o: Options): Promise<void> {
         }),
       );
     }
+    if (Number(o.flap) > 0) {
+      log(
+        `flap: ${o.flapInstances} instances, ${o.flapPercent} % flapping, interval ${o.flapInterval}s, for ${o.flap}s`,
+      );
+      flap.push(
+        await runFlap(moto, {
+          instances: Number(o.flapInstances),
+          services: Number(o.flapServices),
+          flappingPercent: Number(o.flapPercent),
+          intervalMs: Number(o.flapInterval) * 1000,
+          windowMs: Number(o.flap) * 1000,
+          seed: Number(o.flapSeed),
+          log,
+        }),
+      );
+    }
   } finally {
     await moto.stop();
   }
   const m = machine(pinning);
-  const md = markdown(m, scale, reaction);
+  const md = markdown(m, scale, reaction, flap);
   process.stdout.write(`${md}\n`);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   mkdirSync(o.out, { recursive: true });
   const base = path.join(o.out, stamp);
   writeFileSync(`${base}.md`, md);
-  writeFileSync(`${base}.json`, JSON.stringify({ machine: m, scale, reaction }, null, 2));
+  writeFileSync(`${base}.json`, JSON.stringify({ machine: m, scale, reaction, flap }, null, 2));
   if (reaction.length > 0) writeFileSync(`${base}-reaction.svg`, await reactionChart(reaction));
   if (scale.length > 0) writeFileSync(`${base}-cycles.svg`, await cycleChart(scale));
   log(`results written to ${base}.{md,json} and SVG charts`);
+  const wrong = flap.reduce((n, r) => n + r.wrongReRegistrations + r.wrongRemovals, 0);
+  if (wrong > 0) {
+    log(`flap: ${wrong} wrong actions against the ground truth`);
+    process.exitCode = 1;
+  }
 }
 
 new Command("bench")
@@ -93,6 +124,16 @@ new Command("bench")
   .option("--events <n>", "fail/recover events per reaction setting", "10")
   .option("--stop-events <n>", "task-stop events per reaction setting", "3")
   .option("--concurrency <n|auto>", "the checker's --concurrency in the scale runs", "auto")
+  .option(
+    "--flap <seconds>",
+    "window of the flapping scenario judged on ground truth; 0 skips",
+    "60",
+  )
+  .option("--flap-instances <n>", "instances in the flapping scenario", "2000")
+  .option("--flap-services <n>", "Cloud Map services they are spread over", "4")
+  .option("--flap-percent <n>", "share of them flapping", "10")
+  .option("--flap-interval <seconds>", "the checker's interval there (else its defaults)", "2")
+  .option("--flap-seed <n>", "seed of the flapping (same seed, same switches)", "1")
   .option("--no-pin", "let the checker share every core with moto and the targets")
   .option("--out <dir>", "where results go", path.resolve(__dirname, "../../bench/results"))
   .action((o: Options) =>
