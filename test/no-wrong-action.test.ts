@@ -212,6 +212,7 @@ describe("no wrong action: every action is checked again right before it is sent
   };
   const ctx = (okAt?: number, failAt?: number, history = new ProbeLog(1000)): SendContext => ({
     latest: { okAt, failAt },
+    taskGoingAway: false,
     history,
     namespaceProbes: 10,
     global,
@@ -227,6 +228,13 @@ describe("no wrong action: every action is checked again right before it is sent
       basis: register.basis,
     };
     assert.match(staleBecause(status, ctx(100, 150))!, /failed/);
+  });
+
+  it("drops a re-registration once ECS says the task is going away", () => {
+    assert.match(
+      staleBecause(register, { ...ctx(100, 90), taskGoingAway: true })!,
+      /task is going away/,
+    );
   });
 
   it("drops a removal once a pass landed after the decision", () => {

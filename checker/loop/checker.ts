@@ -217,6 +217,8 @@ export class Checker {
     string,
     { -readonly [K in keyof LatestAnswers]: LatestAnswers[K] }
   >();
+  /** This cycle's ListTasks: the tasks ECS is stopping (a put-back then waits). */
+  private goingAway: (taskId: string) => boolean = () => false;
   /** Probes a cycle makes in the namespace (the current cycle's). */
   private namespaceProbes = 0;
   /** Services whose removals the last cycle's end left waiting, with the probes still missing. */
@@ -318,6 +320,7 @@ export class Checker {
     phases.end("read");
     // ECS answers while the probes run: task state is needed to decide, not to probe.
     const tasks = await this.readTasks(listed);
+    this.goingAway = tasks.goingAway;
     phases.end("ecs");
     const items = this.probeItems(listed, tasks.goingAway);
     const actBy = started + config.intervalMs - Math.min(1000, config.intervalMs / 10);
@@ -769,6 +772,7 @@ export class Checker {
       (action) =>
         staleBecause(action, {
           latest: this.answers.get(action.key),
+          taskGoingAway: this.goingAway(action.instanceId),
           history: this.history,
           namespaceProbes: this.namespaceProbes,
           global,

@@ -13,6 +13,8 @@ export interface LatestAnswers {
 
 export interface SendContext {
   readonly latest: LatestAnswers | undefined;
+  /** ECS has said, since the decision, that the instance's task is going away. */
+  readonly taskGoingAway: boolean;
   readonly history: ProbeHistory | undefined;
   /** Probes a cycle makes in the namespace (see judgeStreak). */
   readonly namespaceProbes: number;
@@ -48,6 +50,7 @@ export function staleBecause(action: Action, ctx: SendContext): string | undefin
     }
     return undefined;
   }
+  if (ctx.taskGoingAway) return "ECS says the task is going away";
   const failAt = ctx.latest?.failAt;
   if (failAt !== undefined && failAt > basis.at) {
     return "the target failed a check after the decision";
