@@ -155,3 +155,33 @@ describe("every action is true when it is sent", function () {
     });
   }
 });
+
+describe("the checker's own probe errors", () => {
+  it("never count against a target: nothing removed, counted apart, and /healthz says why", async () => {
+    let from = Infinity;
+    const sim = await simChecker({
+      services: 3,
+      perService: 10,
+      // From `from` on, a third of the probes fail inside the checker (no file descriptor).
+      world: (host, now): Answer =>
+        now >= from && Number(host.split(".").at(-1)) % 3 === 0 ? "local" : "ok",
+      settings: { unhealthyThreshold: "1" },
+    });
+    from = sim.clock.now() + 2 * INTERVAL;
+    await sim.advance(from + 5 * INTERVAL);
+    assert.deepEqual(sim.mutations, [], "nothing removed");
+    const health = sim.status.health(sim.clock.now());
+    assert.equal(health.ok, false);
+    assert.match(health.reason, /10 probes failed inside the checker last cycle \(EMFILE\)/);
+    assert.equal(sim.status.lastCycle?.degraded, false, "not in the degraded share either");
+    assert.equal(sim.status.lastCycle?.failed, 0);
+    const metric = await sim.metrics.probeLocalErrors.get();
+    const total = metric.values.reduce((a, v) => a + v.value, 0);
+    assert.ok(total >= 40, `counted apart (${total})`);
+    // Once the checker can probe again, /healthz recovers after one cycle.
+    from = Infinity;
+    await sim.advance(sim.clock.now() + 2 * INTERVAL);
+    assert.deepEqual(sim.status.health(sim.clock.now()), { ok: true, reason: "ok" });
+    await sim.stop();
+  });
+});

@@ -17,7 +17,7 @@ import { MEMORY_NAMESPACE, memoryNamespace, type MemoryCloudMap } from "./memory
 import { VirtualClock } from "./virtual-clock";
 
 /** What a target does to a probe that starts (or, for ok/fail, ends) at `now`. */
-export type Answer = "ok" | "fail" | "hang";
+export type Answer = "ok" | "fail" | "hang" | "local";
 export type World = (host: string, now: number) => Answer;
 
 /**
@@ -60,11 +60,16 @@ export class WorldProber implements Prober {
       await this.clock.sleep(start + check.timeoutMs - this.clock.now(), signal);
       return result(false, `timeout after ${check.timeoutMs}ms`);
     };
-    if (this.world(target.host, start) === "hang") return hang();
+    const first = this.world(target.host, start);
+    if (first === "hang") return hang();
+    if (first === "local") {
+      // The checker ran out of file descriptors: the target never heard of this probe.
+      return { ok: false, detail: "EMFILE", latencyMs: 0, at: start, local: true };
+    }
     await this.clock.sleep(this.latency(target.host, start), signal);
     if (signal?.aborted) return result(false, "aborted");
     const answer = this.world(target.host, this.clock.now());
-    if (answer === "hang") return hang();
+    if (answer === "hang" || answer === "local") return hang();
     return answer === "ok" ? result(true, "HTTP 200") : result(false, "ECONNREFUSED");
   }
 }
@@ -73,6 +78,7 @@ export interface SimChecker {
   readonly clock: VirtualClock;
   readonly cloudMap: MemoryCloudMap;
   readonly status: StatusBook;
+  readonly metrics: Metrics;
   /** Cloud Map mutations with the virtual time each was made. */
   readonly mutations: Array<{ what: string; instanceId: string; at: number; seq: number }>;
   /** Host of instance `i`. */
@@ -155,6 +161,7 @@ export async function simChecker(opts: {
     clock,
     cloudMap,
     status,
+    metrics,
     mutations,
     hostOf,
     idOf: (i) => ids[i]!,
