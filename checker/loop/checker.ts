@@ -704,24 +704,32 @@ export class Checker {
       clock.now() < run.passBy && // past it nothing may start: the cycle's end plans it all
       this.leaseKeeper.mayAct() &&
       !this.lastDegraded &&
-      !isDegraded(run, g) &&
-      // Where one failure removes a target, fold nothing before enough probes can tell the
-      // cycle degraded (its failures would count towards verdicts otherwise).
-      (!run.hairTrigger ||
-        run.pending.size === 0 ||
-        run.expected < g.degradedMinInstances ||
-        run.probed >= g.degradedMinInstances);
+      !isDegraded(run, g);
+    // Where one failure removes a target, a service's results wait until enough of the
+    // namespace's probes landed after the oldest of them to tell a failing target from the
+    // checker's own network failing (folded sooner, such failures would count towards verdicts).
+    const told = (k: number): boolean => {
+      if (!run.hairTrigger || run.expected < g.degradedMinInstances) return true;
+      let oldest = Infinity;
+      for (const { key } of run.listed[k]!.instances) {
+        const r = run.pending.get(key);
+        if (r !== undefined && r.at < oldest) oldest = r.at;
+      }
+      return oldest === Infinity || this.history.since(oldest).probed >= g.degradedMinInstances;
+    };
     if (!ready()) return;
     const lookups = await run.tasks.lookups();
     if (!ready()) return; // probes that landed meanwhile may have changed the picture
-    run.wanted = false;
+    const now = [...run.toPlan].filter(told);
+    for (const k of now) run.toPlan.delete(k);
+    // Services left waiting get the pass that a later landing asks for.
+    run.wanted = run.toPlan.size > 0;
     // Only the services in `toPlan`, with every result of theirs landed so far: a pass over
     // the whole namespace costs as much as the cycle's end (20,000 instances), and a failing
     // wave brings dozens of passes. The other results wait for their service's next pass or the
     // cycle's end; taken out of `pending` service by service, a pass costs what it plans, not
     // what waits. Caps count whole services, so each one planned is planned in full.
-    const listed = [...run.toPlan].sort((a, b) => a - b).map((k) => run.listed[k]!);
-    run.toPlan = new Set();
+    const listed = now.sort((a, b) => a - b).map((k) => run.listed[k]!);
     if (listed.length === 0) return;
     const batch = new Map<string, ProbeResult>();
     for (const l of listed) {
