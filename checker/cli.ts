@@ -1,21 +1,31 @@
 #!/usr/bin/env node
 // Entry point: the only place that builds AWS clients. `run` loops until SIGTERM; `once`
-// runs one cycle and prints a JSON report.
+// runs one cycle and prints a JSON report. Bad start-up input exits 2 (see startup.ts).
 
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
+import { describeAwsError, isTransientAwsError } from "./aws/errors";
 import { systemClock } from "./clock";
 import {
   addConfigOptions,
   ConfigError,
+  configOption,
+  describeUnknownVariable,
   flagsFromCommander,
+  optionSpec,
   parseConfig,
+  parseStateTable,
+  settingLabel,
+  unknownVariables,
   type CheckerConfig,
 } from "./config";
-import { Checker } from "./loop/checker";
+import { Checker, type CheckerDeps } from "./loop/checker";
 import { runLoop } from "./loop/run-loop";
-import { createLogger } from "./observability/logger";
+import { createLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
-import { startStatusServer } from "./observability/server";
+import { startStatusServer, type StatusServer } from "./observability/server";
+import type { StatusBook } from "./observability/status";
+import { NamespaceLookupError } from "./ports";
+import { EXIT_BAD_INPUT, exitBadInput, listenProblem, PROGRAM, retryDelayMs } from "./startup";
 import { buildCheckerDeps } from "./wiring";
 import { buildAwsClients } from "./aws/clients";
 import { ensureStateTable } from "./state/init-table";
@@ -23,31 +33,100 @@ import { ensureStateTable } from "./state/init-table";
 /** Grace for a clean exit after SIGTERM before the process forces itself down. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
-function loadConfig(opts: Record<string, unknown>): CheckerConfig {
+const NAMESPACE_HINT =
+  `create it (the checker keeps looking), or correct ${settingLabel("namespace")}; ` +
+  "a namespace belongs to one account and Region";
+
+/** Notes on CMHC_* variables that are no setting: a misspelling would otherwise go unseen. */
+function unknownVariableNotes(): string[] {
+  return unknownVariables(process.env).map(describeUnknownVariable);
+}
+
+/** The config and a logger, after warning of variables that are no setting; exits 2 if bad. */
+function start(
+  opts: Record<string, unknown>,
+  destination: "stdout" | "stderr",
+): { config: CheckerConfig; logger: Logger } {
+  let config: CheckerConfig;
   try {
-    return parseConfig({ flags: flagsFromCommander(opts), env: process.env });
+    config = parseConfig({ flags: flagsFromCommander(opts), env: process.env });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`cloudmap-health-checker: invalid configuration\n${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) exitBadInput(err.problems, unknownVariableNotes());
+    throw err;
+  }
+  const logger = createLogger(config.logLevel, destination);
+  for (const u of unknownVariables(process.env)) {
+    logger.warn({ variable: u.name, closest: u.closest }, describeUnknownVariable(u));
+  }
+  return { config, logger };
+}
+
+async function serve(
+  config: CheckerConfig,
+  status: StatusBook,
+  metrics: Metrics,
+): Promise<StatusServer> {
+  try {
+    return await startStatusServer({
+      host: config.listen.host,
+      port: config.listen.port,
+      status,
+      metrics,
+      now: systemClock.now,
+    });
+  } catch (err) {
+    const problem = listenProblem(err, config.listen);
+    if (problem !== undefined) exitBadInput([problem]);
     throw err;
   }
 }
 
+/**
+ * The checker, once its namespace resolves. Infrastructure code may create the namespace after
+ * the checker starts, and throttling passes: both are retried. An ambiguous name never resolves.
+ */
+async function createChecker(deps: CheckerDeps, signal: AbortSignal): Promise<Checker | undefined> {
+  const { logger, status } = deps;
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      const checker = await Checker.create(deps);
+      status.namespaceNotFound = undefined;
+      return checker;
+    } catch (err) {
+      if (signal.aborted) break;
+      if (err instanceof NamespaceLookupError && err.kind === "ambiguous") {
+        exitBadInput([`${settingLabel("namespace")}: ${err.message}`]);
+      }
+      const retryInMs = retryDelayMs(attempt);
+      if (err instanceof NamespaceLookupError) {
+        status.namespaceNotFound = err.given;
+        logger.warn(
+          { namespace: err.given, attempt, retryInMs, hint: NAMESPACE_HINT },
+          `${err.message}: ${NAMESPACE_HINT}`,
+        );
+      } else {
+        logger.error(
+          {
+            err: describeAwsError(err),
+            transient: isTransientAwsError(err),
+            attempt,
+            retryInMs,
+          },
+          "could not resolve the namespace; retrying",
+        );
+      }
+      await systemClock.sleep(retryInMs, signal);
+    }
+  }
+  return undefined;
+}
+
 async function run(opts: Record<string, unknown>): Promise<void> {
-  const config = loadConfig(opts);
-  const logger = createLogger(config.logLevel);
+  const { config, logger } = start(opts, "stdout");
   const metrics = new Metrics({ processMetrics: true });
   const deps = buildCheckerDeps(config, logger, metrics);
   const { status } = deps;
-  const server = await startStatusServer({
-    host: config.listen.host,
-    port: config.listen.port,
-    status,
-    metrics,
-    now: systemClock.now,
-  });
+  const server = await serve(config, status, metrics);
   logger.info({ listen: server.url }, "serving /healthz, /metrics and /status");
   if (!config.stateTable) {
     logger.warn(
@@ -69,16 +148,7 @@ async function run(opts: Record<string, unknown>): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 
-  let checker: Checker | undefined;
-  // The namespace lookup itself can hit throttling: retry it rather than crash.
-  for (let attempt = 1; !checker && !controller.signal.aborted; attempt++) {
-    try {
-      checker = await Checker.create(deps);
-    } catch (err) {
-      logger.error({ err: String(err), attempt }, "could not resolve the namespace; retrying");
-      await systemClock.sleep(Math.min(60_000, 1000 * 2 ** attempt), controller.signal);
-    }
-  }
+  const checker = await createChecker(deps, controller.signal);
   if (checker) {
     await runLoop(
       checker,
@@ -94,9 +164,8 @@ async function run(opts: Record<string, unknown>): Promise<void> {
 }
 
 async function once(opts: Record<string, unknown>): Promise<void> {
-  const config = loadConfig(opts);
   // stdout carries the JSON report; logs go to stderr.
-  const logger = createLogger(config.logLevel, "stderr");
+  const { config, logger } = start(opts, "stderr");
   const metrics = new Metrics();
   const deps = buildCheckerDeps(config, logger, metrics);
   try {
@@ -104,17 +173,24 @@ async function once(opts: Record<string, unknown>): Promise<void> {
     const report = await checker.runCycle();
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } catch (err) {
-    logger.error({ err: String(err) }, "the cycle could not run");
+    // One cycle has no later to wait for: a namespace that is not there is a wrong setting.
+    if (err instanceof NamespaceLookupError) {
+      exitBadInput([`${settingLabel("namespace")}: ${err.message}`]);
+    }
+    logger.error({ err: describeAwsError(err) }, "the cycle could not run");
     process.exitCode = 1;
   }
 }
 
-async function initState(opts: { stateTable?: string }): Promise<void> {
-  const table = opts.stateTable ?? process.env["CMHC_STATE_TABLE"];
-  if (!table) {
-    process.stderr.write("cloudmap-health-checker: --state-table / CMHC_STATE_TABLE: required\n");
-    process.exit(2);
+async function initState(opts: Record<string, unknown>): Promise<void> {
+  let table: string;
+  try {
+    table = parseStateTable({ flags: flagsFromCommander(opts), env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) exitBadInput(err.problems, unknownVariableNotes());
+    throw err;
   }
+  for (const note of unknownVariableNotes()) process.stderr.write(`${PROGRAM}: warning: ${note}\n`);
   const { dynamodb } = buildAwsClients({});
   const outcome = await ensureStateTable(dynamodb, table);
   process.stdout.write(
@@ -123,11 +199,15 @@ async function initState(opts: { stateTable?: string }): Promise<void> {
 }
 
 export function buildProgram(): Command {
-  const program = new Command("cloudmap-health-checker")
+  // Set before the subcommands are added, which inherit them: usage errors throw (exit 2 below)
+  // and name the flag or command, with a pointer to the help rather than all of it.
+  const program = new Command(PROGRAM)
     .description(
       "Health checks for the instances of an AWS Cloud Map namespace (ECS Service Connect)",
     )
-    .showHelpAfterError();
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`${PROGRAM}: ${text}`) })
+    .showHelpAfterError(`(${PROGRAM} --help lists the commands, <command> --help its options)`);
   addConfigOptions(
     program.command("run").description("check the namespace every interval until SIGTERM"),
   ).action(run);
@@ -137,7 +217,7 @@ export function buildProgram(): Command {
   program
     .command("init-state")
     .description("create the DynamoDB state table (idempotent)")
-    .option("--state-table <name>", "table to create [env CMHC_STATE_TABLE]")
+    .addOption(configOption(optionSpec("stateTable"), "table to create"))
     .action(initState);
   return program;
 }
@@ -146,7 +226,9 @@ if (require.main === module) {
   buildProgram()
     .parseAsync(process.argv)
     .catch((err: unknown) => {
-      process.stderr.write(`cloudmap-health-checker: ${String(err)}\n`);
+      // Commander has printed what is wrong; help and version exit 0.
+      if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
+      process.stderr.write(`${PROGRAM}: ${String(err)}\n`);
       process.exit(1);
     });
 }

@@ -20,9 +20,25 @@ export interface NamespaceInfo {
   readonly httpName: string;
 }
 
+/**
+ * No namespace has the ID or name given, or several share the name: the setting is wrong (or the
+ * namespace not created yet), unlike an AWS error, which passes or is a permission to grant.
+ */
+export class NamespaceLookupError extends Error {
+  constructor(
+    readonly given: string,
+    readonly kind: "not-found" | "ambiguous",
+    message: string,
+  ) {
+    super(message);
+    this.name = "NamespaceLookupError";
+  }
+}
+
 /** Cloud Map reads and writes the checker needs, and nothing more. */
 export interface CloudMapPort {
-  /** Resolve a namespace given its ID (`ns-...`) or its name. */
+  /** Resolve a namespace given its ID (`ns-...`) or its name; NamespaceLookupError if none or
+   * several. */
   resolveNamespace(idOrName: string): Promise<NamespaceInfo>;
   /** Every service in the namespace (all pages). */
   listServices(namespaceId: string): Promise<ServiceInfo[]>;

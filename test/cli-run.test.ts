@@ -56,10 +56,16 @@ describe("CLI against moto", function () {
     assert.deepEqual(report.actions, [], "one failure is below the threshold");
   });
 
-  it("`once` exits non-zero when the cycle cannot run", async () => {
-    const r = await runCli(["once", "--namespace", "no-such-namespace"], { NODE_NO_WARNINGS: "1" });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /no Cloud Map namespace named \\"no-such-namespace\\"/);
+  it("`once` exits 1 when AWS cannot be reached (not a setting to fix)", async () => {
+    const closed = await freePort();
+    const r = await runCli(["once", "--namespace", "shop.local"], {
+      NODE_NO_WARNINGS: "1",
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${closed}`,
+      AWS_MAX_ATTEMPTS: "1",
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /the cycle could not run/);
+    assert.match(r.stderr, /ECONNREFUSED/);
   });
 
   it("`run` serves its endpoints, takes a failing task out, and exits 0 soon after SIGTERM", async () => {

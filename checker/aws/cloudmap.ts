@@ -16,7 +16,7 @@ import {
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
 import type { CustomStatus, EcsServiceRef, InstanceRecord, ServiceInfo } from "../domain/types";
-import type { CloudMapPort, NamespaceInfo } from "../ports";
+import { NamespaceLookupError, type CloudMapPort, type NamespaceInfo } from "../ports";
 
 /** DiscoverInstances' largest answer, and Cloud Map's quota of instances per service. */
 const DISCOVER_MAX = 1000;
@@ -87,9 +87,20 @@ export class SdkCloudMap implements CloudMapPort {
       }
       NextToken = page.NextToken;
     } while (NextToken);
-    if (matches.length === 0) throw new Error(`no Cloud Map namespace named "${idOrName}"`);
+    if (matches.length === 0) {
+      const what = /^ns-/.test(idOrName) ? "with the ID or name" : "named";
+      // Namespaces are regional: a wrong Region is as likely as a wrong name.
+      const region = await this.client.config.region().catch(() => undefined);
+      throw new NamespaceLookupError(
+        idOrName,
+        "not-found",
+        `no Cloud Map namespace ${what} "${idOrName}"${region ? ` in Region ${region}` : ""}`,
+      );
+    }
     if (matches.length > 1) {
-      throw new Error(
+      throw new NamespaceLookupError(
+        idOrName,
+        "ambiguous",
         `several namespaces are named "${idOrName}" (${matches.map((m) => m.id).join(", ")}): pass the ID`,
       );
     }

@@ -3,6 +3,7 @@ export {
   OPTIONS,
   OVERRIDE_KEYS,
   optionSpec,
+  settingLabel,
   type OptionKey,
   type OptionSpec,
   type Settings,
@@ -11,9 +12,17 @@ export {
   ConfigError,
   defaultSettings,
   parseConfig,
+  parseStateTable,
   serviceSettings,
   toEnvironment,
   type CheckerConfig,
+  type ConfigInput,
   type ServiceSettings,
 } from "./parse";
-export { addConfigOptions, flagsFromCommander } from "./commander";
+export { addConfigOptions, configOption, flagsFromCommander } from "./commander";
+export {
+  describeUnknownVariable,
+  editDistance,
+  unknownVariables,
+  type UnknownVariable,
+} from "./env-check";

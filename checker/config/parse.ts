@@ -6,6 +6,7 @@ import {
   OPTIONS,
   OVERRIDE_KEYS,
   optionSpec,
+  settingLabel,
   type OptionKey,
   type OverrideKey,
   type Settings,
@@ -58,15 +59,13 @@ const SERVICE_PARSERS = {
 
 type ServiceValues = { [K in OverrideKey]?: ReturnType<(typeof SERVICE_PARSERS)[K]> };
 
-export function parseConfig(input: {
-  flags?: Settings;
-  env?: Record<string, string | undefined>;
-}): CheckerConfig {
-  const problems: string[] = [];
-  const label = (key: OptionKey): string => {
-    const o = optionSpec(key);
-    return `${o.flag} / ${o.env}`;
-  };
+export interface ConfigInput {
+  readonly flags?: Settings;
+  readonly env?: Record<string, string | undefined>;
+}
+
+/** Reads settings flag first, then variable, then default; each problem goes to `problems`. */
+function settingReader(input: ConfigInput, problems: string[]) {
   const text = (key: OptionKey): string | undefined => {
     const o = optionSpec(key);
     const flag = input.flags?.[key];
@@ -81,14 +80,22 @@ export function parseConfig(input: {
     try {
       return parse(raw);
     } catch (err) {
-      problems.push(`${label(key)}: ${(err as Error).message}`);
+      problems.push(`${settingLabel(key)}: ${(err as Error).message}`);
       return undefined;
     }
   }
+  return { text, get };
+}
+
+export function parseConfig(input: ConfigInput): CheckerConfig {
+  const problems: string[] = [];
+  const { text, get } = settingReader(input, problems);
 
   const namespace = get("namespace", v.namespace);
   if (text("namespace") === undefined) {
-    problems.push(`${label("namespace")}: required: the Cloud Map namespace ID (ns-...) or name`);
+    problems.push(
+      `${settingLabel("namespace")}: required: the Cloud Map namespace ID (ns-...) or name`,
+    );
   }
   const intervalMs = get("interval", v.duration(100));
   const base: ServiceValues = {};
@@ -98,14 +105,14 @@ export function parseConfig(input: {
   }
   if (intervalMs !== undefined && base.timeout !== undefined && base.timeout >= intervalMs) {
     problems.push(
-      `${label("timeout")}: must be below the interval (${text("interval")}), got ${text("timeout")}`,
+      `${settingLabel("timeout")}: must be below the interval (${text("interval")}), got ${text("timeout")}`,
     );
   }
   const overrides = parseOverrides(
     text("serviceOverrides"),
     intervalMs,
     problems,
-    label("serviceOverrides"),
+    settingLabel("serviceOverrides"),
   );
   const config = {
     namespace: namespace ?? "",
@@ -136,6 +143,17 @@ export function parseConfig(input: {
       ]),
     ),
   };
+}
+
+/** `init-state`'s table, checked by the very parser `run` applies to it. */
+export function parseStateTable(input: ConfigInput): string {
+  const problems: string[] = [];
+  const table = settingReader(input, problems).get("stateTable", v.tableName);
+  if (table === undefined && problems.length === 0) {
+    problems.push(`${settingLabel("stateTable")}: required: the DynamoDB table to create`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return table!;
 }
 
 function parseOverrides(

@@ -227,6 +227,12 @@ export function optionSpec(key: OptionKey): OptionSpec {
   return OPTIONS.find((o) => o.key === key)!;
 }
 
+/** How every message names a setting: `--listen / CMHC_LISTEN`. */
+export function settingLabel(key: OptionKey): string {
+  const o = optionSpec(key);
+  return `${o.flag} / ${o.env}`;
+}
+
 /** Keys a per-service override may set (JSON keys of CMHC_SERVICE_OVERRIDES). */
 export const OVERRIDE_KEYS = [
   "checkProtocol",

@@ -141,7 +141,11 @@ export function namespace(text: string): string {
 
 /** A DynamoDB table name: 3-255 of letters, digits, `_`, `-`, `.`. */
 export function tableName(text: string): string {
-  return check(z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/), text.trim(), "a DynamoDB table name");
+  return check(
+    z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
+    text.trim(),
+    "a DynamoDB table name (3-255 characters: A-Z a-z 0-9 _ . -)",
+  );
 }
 
 /** A duration, or `off` (undefined). */

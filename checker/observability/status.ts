@@ -49,6 +49,8 @@ const RECENT_ACTIONS = 200;
 
 export class StatusBook {
   namespace: { id: string; name: string } | undefined;
+  /** The namespace given, while no namespace has that ID or name (`run` keeps looking). */
+  namespaceNotFound: string | undefined;
   lastCycle: CycleSummary | undefined;
   lastCycleCompletedAt: number | undefined;
   lastError: string | undefined;
@@ -85,6 +87,9 @@ export class StatusBook {
 
   /** Healthy while cycles complete on time and the checker is not degraded. */
   health(now: number): { ok: boolean; reason: string } {
+    if (this.namespaceNotFound !== undefined) {
+      return { ok: false, reason: `namespace not found: "${this.namespaceNotFound}" (retrying)` };
+    }
     const limit = 3 * this.intervalMs + 5000;
     if (this.lastCycleCompletedAt === undefined) {
       const waited = now - this.startedAt;
