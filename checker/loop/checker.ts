@@ -23,7 +23,15 @@ import type { ActionRecord, StatusBook } from "../observability/status";
 import { foldPlan } from "../plan/apply";
 import { staleBecause, type LatestAnswers } from "../plan/at-send";
 import { isDecisive } from "../plan/decisive";
-import { ecsServiceKey, isDegraded, plan } from "../plan/planner";
+import {
+  ecsServicesToDescribe,
+  mayDecideNow,
+  nextBacklog,
+  resultsToldApart,
+  servicesToPlanFirst,
+  unsteadyTaskIds,
+} from "../plan/cycle-rules";
+import { plan } from "../plan/planner";
 import { describeTask } from "../plan/task-signals";
 import type {
   CloudMapPort,
@@ -535,21 +543,8 @@ export class Checker {
       return none;
     };
     if (refs.length === 0) return none;
-    // A task is steady when a cached RUNNING (with this cycle's ListTasks) decides nothing about
-    // it: its instance is healthy and in rotation, or out of rotation with its probes still
-    // failing. Only a recovery acts on the latter, and its first success makes it unsteady, so
-    // ECS is asked before the re-registration (where the healthy threshold is above 1).
     const thresholds = new Map(listed.map((l) => [l.snap.info.id, l.policy.healthyThreshold]));
-    const unsteady = new Set<string>();
-    for (const st of this.state.values()) {
-      const serving = st.verdict === "healthy" && st.inRotation;
-      const stillFailing =
-        st.verdict === "unhealthy" &&
-        !st.inRotation &&
-        st.consecutiveSuccesses === 0 &&
-        (thresholds.get(st.serviceId) ?? 1) > 1;
-      if (!serving && !stillFailing) unsteady.add(st.instanceId);
-    }
+    const unsteady = unsteadyTaskIds(this.state.values(), (id) => thresholds.get(id));
     try {
       const read = await this.taskCache.start(refs, (taskId) => !unsteady.has(taskId));
       return {
@@ -606,11 +601,6 @@ export class Checker {
     return items;
   }
 
-  /**
-   * Indexes in `listed` of the services to plan as the cycle starts: a task ECS is stopping
-   * leaves at once, not after this cycle's probes; so do changes the rate limit left undone last
-   * cycle, which then have the whole interval.
-   */
   /** Plans these services (by ID, with the probes each still misses) again once enough more
    * results have landed after `probed`. */
   private waitOn(run: CycleRun, waits: ReadonlyMap<string, number>, probed: number): void {
@@ -634,17 +624,18 @@ export class Checker {
     );
   }
 
+  /** Indexes in `listed` of the services to plan as the cycle starts (see servicesToPlanFirst). */
   private startNow(listed: readonly Listed[], goingAway: (taskId: string) => boolean): Set<number> {
-    const now = new Set<number>();
-    listed.forEach(({ snap, instances }, k) => {
-      const leaving = (i: ListedInstance): boolean =>
-        i.registered &&
-        i.ecsTask &&
-        (this.state.get(i.key)?.inRotation ?? true) &&
-        goingAway(i.record.instanceId);
-      if (this.backlog.has(snap.info.id) || instances.some(leaving)) now.add(k);
-    });
-    return now;
+    const services = listed.map(({ snap, instances }) => ({
+      serviceId: snap.info.id,
+      instances: instances.map((i) => ({
+        registered: i.registered,
+        ecsTask: i.ecsTask,
+        instanceId: i.record.instanceId,
+        inRotation: this.state.get(i.key)?.inRotation ?? true,
+      })),
+    }));
+    return servicesToPlanFirst(services, this.backlog, goingAway);
   }
 
   /**
@@ -700,22 +691,30 @@ export class Checker {
     const { config, clock, logger } = this.deps;
     const g = config.global;
     const ready = (): boolean =>
-      !run.signal?.aborted &&
-      clock.now() < run.passBy && // past it nothing may start: the cycle's end plans it all
-      this.leaseKeeper.mayAct() &&
-      !this.lastDegraded &&
-      !isDegraded(run, g);
-    // Where one failure removes a target, a service's results wait until enough of the
-    // namespace's probes landed after the oldest of them to tell a failing target from the
-    // checker's own network failing (folded sooner, such failures would count towards verdicts).
+      mayDecideNow(
+        {
+          now: clock.now(),
+          passBy: run.passBy,
+          aborted: run.signal?.aborted === true,
+          mayAct: this.leaseKeeper.mayAct(),
+          lastDegraded: this.lastDegraded,
+          probed: run.probed,
+          failed: run.failed,
+        },
+        g,
+      );
     const told = (k: number): boolean => {
-      if (!run.hairTrigger || run.expected < g.degradedMinInstances) return true;
-      let oldest = Infinity;
+      let oldest: number | undefined;
       for (const { key } of run.listed[k]!.instances) {
         const r = run.pending.get(key);
-        if (r !== undefined && r.at < oldest) oldest = r.at;
+        if (r !== undefined && (oldest === undefined || r.at < oldest)) oldest = r.at;
       }
-      return oldest === Infinity || this.history.since(oldest).probed >= g.degradedMinInstances;
+      return resultsToldApart(oldest, {
+        hairTrigger: run.hairTrigger,
+        namespaceProbes: run.expected,
+        history: this.history,
+        global: g,
+      });
     };
     if (!ready()) return;
     const lookups = await run.tasks.lookups();
@@ -791,12 +790,7 @@ export class Checker {
     // would plan services whose turn cannot come before the cycle's end plans them anyway).
     const done = new Set(records.map((r) => instanceKey(r.serviceId, r.instanceId)));
     const { maxMutationsPerSecond, intervalMs } = this.deps.config;
-    this.backlog = new Set(
-      result.actions
-        .filter((a) => !done.has(a.key))
-        .slice(0, Math.ceil((maxMutationsPerSecond * intervalMs) / 1000))
-        .map((a) => a.serviceId),
-    );
+    this.backlog = nextBacklog(result.actions, done, maxMutationsPerSecond, intervalMs);
     for (const r of records) {
       this.deps.status.recordAction(r);
       // Re-read what we changed: a revision token need not be monotonic (an emulator's is a sum
@@ -813,16 +807,9 @@ export class Checker {
   private async describeEcsServices(
     services: readonly ServiceObservation[],
   ): Promise<Map<string, EcsServiceState>> {
-    const keys = new Set<string>();
-    for (const s of services) {
-      if (s.policy.replaceAfterMs === undefined) continue;
-      for (const o of s.instances) {
-        const key = ecsServiceKey(o.task);
-        if (key && this.state.get(o.key)?.verdict === "unhealthy") keys.add(key);
-      }
-    }
-    if (keys.size === 0) return new Map();
-    return this.deps.ecs.describeServices([...keys]);
+    const keys = ecsServicesToDescribe(services, this.state);
+    if (keys.length === 0) return new Map();
+    return this.deps.ecs.describeServices(keys);
   }
 
   private async forgetDurably(key: string): Promise<void> {

@@ -20,6 +20,7 @@ import type {
 } from "../domain/types";
 import { registrationToken } from "./apply";
 import { judgeStreak, type ProbeHistory } from "./probe-window";
+import { firstBrake, isReplacementCandidate } from "./replace-brakes";
 import { canServe, describeTask, isEcsUnhealthy, isGone, isGoingAway } from "./task-signals";
 
 export interface PlanInput {
@@ -277,12 +278,10 @@ function planService(
   if (replaceAfter === undefined) return;
   const removedNow = new Set(out.actions.filter((a) => a.kind !== "stop-task").map((a) => a.key));
   for (const e of active) {
-    const since = e.next.unhealthySince;
-    if (e.next.verdict !== "unhealthy" || since === undefined || input.now - since < replaceAfter)
-      continue;
-    if (e.obs.task.kind !== "task" || !canServe(e.obs.task)) continue;
-    if (e.next.inRotation && !removedNow.has(e.obs.key)) continue;
-    replaceable.push({ ...e, mode, service: svc.service });
+    if (
+      isReplacementCandidate(e.next, e.obs.task, removedNow.has(e.obs.key), input.now, replaceAfter)
+    )
+      replaceable.push({ ...e, mode, service: svc.service });
   }
 }
 
@@ -293,71 +292,49 @@ function planReplacements(
   degraded: boolean,
   out: Out,
 ): void {
-  const perService = new Map<string, number>();
-  let thisCycle = 0;
   const sorted = [...replaceable].sort(
     (a, b) => (a.next.unhealthySince ?? 0) - (b.next.unhealthySince ?? 0),
   );
+  const replacedThisCycle = new Set<string>();
   for (const e of sorted) {
-    const hold = (rule: Hold["rule"], detail: string): void => {
+    const key = ecsServiceKey(e.obs.task);
+    const held = firstBrake(
+      { ecsService: key },
+      {
+        now: input.now,
+        global: input.global,
+        degraded,
+        ecsServices: input.ecsServices,
+        lastReplacement: input.lastReplacement,
+        replacedThisCycle,
+        countThisCycle: replacedThisCycle.size,
+      },
+    );
+    if (held !== undefined) {
       out.holds.push({
         key: e.obs.key,
         serviceName: e.service!.name,
         instanceId: e.obs.record.instanceId,
-        rule,
-        detail,
+        ...held,
       });
-    };
-    const key = ecsServiceKey(e.obs.task);
-    const state = key ? input.ecsServices?.get(key) : undefined;
-    const last = key ? input.lastReplacement?.get(key) : undefined;
-    const cooldown = input.global.replaceCooldownMs;
-    if (degraded) hold("degraded", "checker degraded this cycle: not replacing");
-    else if (!key)
-      hold(
-        "replace-standalone-task",
-        "the task belongs to no ECS service: nothing would replace it",
-      );
-    else if (!state) hold("replace-service-unknown", `ECS service ${key} could not be described`);
-    else if (state.runningCount < state.desiredCount) {
-      hold(
-        "replace-service-short",
-        `${key} runs ${state.runningCount} of ${state.desiredCount} tasks`,
-      );
-    } else if (
-      state.deployments > 1 ||
-      (state.rolloutState !== undefined && state.rolloutState !== "COMPLETED")
-    ) {
-      hold(
-        "replace-deployment",
-        `${key} is deploying (${state.deployments} deployments, ${state.rolloutState ?? "?"})`,
-      );
-    } else if (
-      (last !== undefined && input.now - last < cooldown) ||
-      (perService.get(key) ?? 0) > 0
-    ) {
-      hold("replace-cooldown", `${key} had a replacement less than ${cooldown / 1000}s ago`);
-    } else if (thisCycle >= input.global.maxReplacementsPerCycle) {
-      hold("replace-cycle-cap", `already ${thisCycle} replacement(s) this cycle`);
-    } else {
-      thisCycle++;
-      perService.set(key, 1);
-      const task = e.obs.task as Extract<TaskLookup, { kind: "task" }>;
-      const unhealthyFor = Math.round((input.now - (e.next.unhealthySince ?? input.now)) / 1000);
-      out.actions.push({
-        kind: "stop-task",
-        key: e.obs.key,
-        serviceId: e.next.serviceId,
-        serviceName: e.service!.name,
-        instanceId: e.next.instanceId,
-        cluster: task.task.clusterArn,
-        taskArn: task.task.taskArn,
-        ecsService: key,
-        reason: `cloudmap-health-checker: unhealthy for ${unhealthyFor}s (${removalReason(e)})`,
-        dryRun: e.mode === "observe",
-        basis: basisOf(e, true),
-      });
+      continue;
     }
+    replacedThisCycle.add(key!);
+    const task = e.obs.task as Extract<TaskLookup, { kind: "task" }>;
+    const unhealthyFor = Math.round((input.now - (e.next.unhealthySince ?? input.now)) / 1000);
+    out.actions.push({
+      kind: "stop-task",
+      key: e.obs.key,
+      serviceId: e.next.serviceId,
+      serviceName: e.service!.name,
+      instanceId: e.next.instanceId,
+      cluster: task.task.clusterArn,
+      taskArn: task.task.taskArn,
+      ecsService: key!,
+      reason: `cloudmap-health-checker: unhealthy for ${unhealthyFor}s (${removalReason(e)})`,
+      dryRun: e.mode === "observe",
+      basis: basisOf(e, true),
+    });
   }
 }
 
