@@ -1,5 +1,6 @@
-// Narrow interfaces between the checker's core and the outside world.
-// Only the entry point (cli.ts) builds AWS-backed implementations of these.
+// Narrow interfaces between the checker's core and the outside world, and the errors that are
+// part of their contract. Only the entry points (cli.ts through wiring.ts) build AWS-backed
+// implementations of these; tests hand in in-memory ones.
 
 import type {
   CheckSpec,
@@ -32,6 +33,14 @@ export class NamespaceLookupError extends Error {
   ) {
     super(message);
     this.name = "NamespaceLookupError";
+  }
+}
+
+/** A durable write was refused because another replica holds the lease (or it expired). */
+export class LeaseLostError extends Error {
+  constructor(namespaceId: string) {
+    super(`lease for ${namespaceId} is not held by this replica: not writing`);
+    this.name = "LeaseLostError";
   }
 }
 
@@ -111,12 +120,13 @@ export interface Clock {
 }
 
 /**
- * Where per-instance state lives across cycles. In-memory today; a durable store
- * (DynamoDB) slots in behind the same interface so removals survive restarts.
+ * Where the records of instances the checker took out live across restarts: DynamoDB with
+ * `--state-table` (writes conditional on holding the lease), in memory without.
  */
 export interface StateStore {
   load(namespaceId: string): Promise<Map<string, InstanceState>>;
-  /** Persist the records of instances the checker has taken out (before acting). */
+  /** Persist the record of an instance before taking it out; LeaseLostError if another replica
+   * holds the lease. */
   put(namespaceId: string, state: InstanceState): Promise<void>;
   delete(namespaceId: string, key: string): Promise<void>;
 }

@@ -8,7 +8,7 @@ import type { Metrics } from "../observability/metrics";
 import type { ActionRecord } from "../observability/status";
 import type { CloudMapPort, Clock, EcsPort, StateStore } from "../ports";
 import { describeAwsError, isTransientAwsError } from "../aws/errors";
-import { LeaseLostError } from "../state/dynamo-store";
+import { LeaseLostError } from "../ports";
 import type { LeaseKeeper } from "./lease-keeper";
 import type { StoreHealth } from "./store-health";
 

@@ -10,7 +10,7 @@
 import type { TaskLookup } from "../domain/types";
 import type { Clock, EcsPort, TaskRef } from "../ports";
 import { isGoingAway } from "../plan/task-signals";
-import { offsetOf } from "../probe/schedule";
+import { offsetOf } from "../util/offset";
 
 interface Entry {
   readonly lookup: TaskLookup;

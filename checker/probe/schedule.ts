@@ -3,6 +3,9 @@
 // first cycle causes a burst. At most `concurrency` items run at once.
 
 import { performance } from "node:perf_hooks";
+import { offsetOf } from "../util/offset";
+
+export { offsetOf };
 
 export interface SpreadOptions<T> {
   keyOf(item: T): string;
@@ -125,25 +128,6 @@ function eventLoop(): { utilization(): number; now(): number } {
     },
     now: () => performance.now(),
   };
-}
-
-/**
- * Stable offset in [0, spreadMs) for a key. FNV-1a over the seed, a NUL and the key, then
- * MurmurHash3's finaliser so that keys differing in their last characters land far apart: a
- * tenth of a SHA-1's cost, which showed at 20,000 keys a cycle.
- */
-export function offsetOf(key: string, spreadMs: number, seed = ""): number {
-  const span = Math.floor(spreadMs);
-  if (!(span > 0)) return 0;
-  let h = fnv1a(key, Math.imul(fnv1a(seed, 0x811c9dc5), 0x01000193)); // the NUL: h ^ 0 = h
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return ((h ^ (h >>> 16)) >>> 0) % span;
-}
-
-function fnv1a(s: string, h: number): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h;
 }
 
 /**

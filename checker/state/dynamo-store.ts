@@ -10,17 +10,9 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb"; // lib-dynamodb: plain JS objects instead of AttributeValue maps
 import type { InstanceState } from "../domain/types";
-import type { Clock, StateStore } from "../ports";
+import { LeaseLostError, type Clock, type StateStore } from "../ports";
 import { fromRecord, isRemovalRecord, toRecord } from "./records";
 import { LEASE_SORT_KEY, partitionKey, recordSortKey } from "./table-schema";
-
-/** The write was refused because another replica holds the lease (or it expired). */
-export class LeaseLostError extends Error {
-  constructor(namespaceId: string) {
-    super(`lease for ${namespaceId} is not held by this replica: not writing`);
-    this.name = "LeaseLostError";
-  }
-}
 
 export class DynamoStateStore implements StateStore {
   constructor(
