@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import type { PhaseTimes } from "../checker/loop/phases";
+import type { PhaseTimes } from "../checker/cycle/phases";
 import { nodeOptions } from "../components/checker-env";
 import { pinChecker } from "./pin";
 import { freePort } from "../test/support/moto";

@@ -10,7 +10,7 @@ import { writeHeapSnapshot } from "node:v8";
 import { Command } from "commander";
 import { systemClock } from "../checker/clock";
 import { parseConfig } from "../checker/config";
-import { Checker } from "../checker/loop/checker";
+import { Checker } from "../checker/cycle/checker";
 import { createLogger } from "../checker/observability/logger";
 import { Metrics } from "../checker/observability/metrics";
 import { StatusBook } from "../checker/observability/status";

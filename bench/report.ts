@@ -4,7 +4,7 @@ import os from "node:os";
 import type { Pinning } from "./pin";
 import type { Example, FlapResult } from "./flap";
 import type { ReactionResult } from "./reaction";
-import { PHASES } from "../checker/loop/phases";
+import { PHASES } from "../checker/cycle/phases";
 import type { ScaleResult } from "./scale";
 
 export interface Machine {

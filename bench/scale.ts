@@ -1,7 +1,7 @@
 // Scale: how many instances one checker holds at an interval, what it costs in CPU, memory and
 // AWS calls, and whether it removes anything it should not.
 
-import { noTime, PHASES, type PhaseTimes } from "../checker/loop/phases";
+import { noTime, PHASES, type PhaseTimes } from "../checker/cycle/phases";
 import { startFaultProxy, type FaultProxy } from "../test/support/fault-proxy";
 import type { Moto } from "../test/support/moto";
 import { World } from "../test/support/world";

@@ -18,8 +18,8 @@ import {
   unknownVariables,
   type CheckerConfig,
 } from "./config";
-import { Checker, type CheckerDeps } from "./loop/checker";
-import { runLoop } from "./loop/run-loop";
+import { Checker, type CheckerDeps } from "./cycle/checker";
+import { runLoop } from "./cycle/run-loop";
 import { createLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
 import { startStatusServer, type StatusServer } from "./observability/server";

@@ -6,7 +6,7 @@ import { SdkCloudMap } from "./aws/cloudmap";
 import { SdkEcs } from "./aws/ecs";
 import { systemClock } from "./clock";
 import type { CheckerConfig } from "./config";
-import type { CheckerDeps } from "./loop/checker";
+import type { CheckerDeps } from "./cycle/checker";
 import type { Logger } from "./observability/logger";
 import type { Metrics } from "./observability/metrics";
 import { StatusBook } from "./observability/status";

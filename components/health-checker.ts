@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx"; // awsx only to build and push the image
 import * as pulumi from "@pulumi/pulumi";
-import { leaseTiming } from "../checker/loop/lease-keeper";
+import { leaseTiming } from "../checker/cycle/lease-keeper";
 import { STATE_TABLE_SCHEMA } from "../checker/state/table-schema";
 import type { CloudMapHealthCheckerArgs } from "./args";
 import { checkerEnvironment, nodeOptions } from "./checker-env";

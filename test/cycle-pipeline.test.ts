@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { systemClock } from "../checker/clock";
 import { parseConfig } from "../checker/config";
 import type { ProbeResult } from "../checker/domain/types";
-import { Checker } from "../checker/loop/checker";
+import { Checker } from "../checker/cycle/checker";
 import { createLogger } from "../checker/observability/logger";
 import { Metrics } from "../checker/observability/metrics";
 import { StatusBook } from "../checker/observability/status";

@@ -12,7 +12,7 @@ import { ListInstancesCommand } from "@aws-sdk/client-servicediscovery";
 import { buildAwsClients } from "../checker/aws/clients";
 import { systemClock } from "../checker/clock";
 import type { InstanceState } from "../checker/domain/types";
-import { leaseTiming } from "../checker/loop/lease-keeper";
+import { leaseTiming } from "../checker/cycle/lease-keeper";
 import { DynamoLease } from "../checker/state/dynamo-lease";
 import { LeaseLostError } from "../checker/ports";
 import { DynamoStateStore } from "../checker/state/dynamo-store";

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { RateLimiter } from "../checker/loop/executor";
+import { RateLimiter } from "../checker/act/rate-limiter";
 import type { Clock } from "../checker/ports";
 
 /** A clock whose sleep advances time at once. */

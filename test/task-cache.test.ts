@@ -5,7 +5,7 @@ import {
   REFRESH_CALLS_PER_SECOND,
   refreshPeriodMs,
   TaskStateCache,
-} from "../checker/loop/task-cache";
+} from "../checker/read/task-cache";
 import type { Clock, EcsPort, TaskRef } from "../checker/ports";
 import { runningTask, taskIn } from "./support/scenario";
 

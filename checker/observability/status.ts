@@ -1,7 +1,7 @@
 // What /status and /healthz report: the checker's view after each cycle.
 
 import type { Action, Hold, InstanceState, ProbeResult } from "../domain/types";
-import type { PhaseTimes } from "../loop/phases";
+import type { PhaseTimes } from "../cycle/phases";
 
 export interface ActionRecord {
   readonly at: string;

@@ -2,7 +2,7 @@
 // captured for assertions. Cycles are driven one at a time by the test.
 
 import { parseConfig, type Settings } from "../../checker/config";
-import { Checker } from "../../checker/loop/checker";
+import { Checker } from "../../checker/cycle/checker";
 import { createLogger } from "../../checker/observability/logger";
 import { Metrics } from "../../checker/observability/metrics";
 import { buildCheckerDeps } from "../../checker/wiring";

@@ -5,8 +5,8 @@
 import { setMaxListeners } from "node:events";
 import { parseConfig, type Settings } from "../../checker/config";
 import type { CheckSpec, ProbeResult } from "../../checker/domain/types";
-import { Checker } from "../../checker/loop/checker";
-import { runLoop } from "../../checker/loop/run-loop";
+import { Checker } from "../../checker/cycle/checker";
+import { runLoop } from "../../checker/cycle/run-loop";
 import { createLogger } from "../../checker/observability/logger";
 import { Metrics } from "../../checker/observability/metrics";
 import { StatusBook } from "../../checker/observability/status";

@@ -9,7 +9,7 @@ import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { StatusBook } from "../observability/status";
 import type { Clock, LeaseInfo, LeasePort } from "../ports";
-import type { StoreHealth } from "./store-health";
+import type { StoreHealth } from "../state/store-health";
 
 export function leaseTiming(intervalMs: number): { durationMs: number; marginMs: number } {
   return { durationMs: 2 * intervalMs, marginMs: Math.max(100, intervalMs / 4) };

@@ -9,44 +9,9 @@ import type { ActionRecord } from "../observability/status";
 import type { CloudMapPort, Clock, EcsPort, StateStore } from "../ports";
 import { describeAwsError, isTransientAwsError } from "../aws/errors";
 import { LeaseLostError } from "../ports";
-import type { LeaseKeeper } from "./lease-keeper";
-import type { StoreHealth } from "./store-health";
-
-/** Token bucket: at most `perSecond` mutations a second, bursts of up to one second's worth. */
-export class RateLimiter {
-  private tokens: number;
-  private last: number;
-  private readonly capacity: number;
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly clock: Clock,
-  ) {
-    this.capacity = Math.max(1, perSecond);
-    this.tokens = this.capacity;
-    this.last = clock.now();
-  }
-
-  /** Waits for a token; false when the signal aborted first or no token comes by `deadline`. */
-  async take(signal?: AbortSignal, deadline = Infinity): Promise<boolean> {
-    for (;;) {
-      if (signal?.aborted) return false;
-      const now = this.clock.now();
-      this.tokens = Math.min(
-        this.capacity,
-        this.tokens + ((now - this.last) / 1000) * this.perSecond,
-      );
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return true;
-      }
-      const wait = Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
-      if (now + wait > deadline) return false;
-      await this.clock.sleep(wait, signal);
-    }
-  }
-}
+import type { LeaseKeeper } from "../cycle/lease-keeper";
+import type { StoreHealth } from "../state/store-health";
+import type { RateLimiter } from "./rate-limiter";
 
 /** AWS answers that mean the change we wanted is already in place (or under way). */
 const ALREADY_DONE: Partial<Record<Action["kind"], readonly string[]>> = {

@@ -1,0 +1,233 @@
+// What a cycle tells the outside: its log lines (warnings, holds, skips, degraded, local probe
+// errors), its metrics, /status, and the report `once` prints.
+
+import type { InstanceState, Plan, ProbeResult, ServiceObservation } from "../domain/types";
+import type { Clock } from "../ports";
+import { PHASES, type PhaseTimes } from "../cycle/phases";
+import { describeTask } from "../plan/task-signals";
+import { address } from "../read/listing";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+import type { ActionRecord, StatusBook } from "./status";
+
+/** What one cycle saw and did; `once` prints it as JSON. */
+export interface CycleReport {
+  readonly namespace: { id: string; name: string };
+  readonly startedAt: string;
+  readonly durationMs: number;
+  /** Milliseconds of the cycle spent in each phase (they add up to `durationMs`). */
+  readonly phases: Readonly<PhaseTimes>;
+  readonly degraded: boolean;
+  readonly probeStats: Plan["probeStats"];
+  readonly services: ReadonlyArray<{
+    readonly id: string;
+    readonly name: string;
+    readonly customHealth: boolean;
+    readonly ecsService: string | undefined;
+    readonly instances: ReadonlyArray<{
+      readonly instanceId: string;
+      readonly address: string | undefined;
+      readonly registered: boolean;
+      readonly task: string;
+      readonly probe: ProbeResult | undefined;
+      readonly problem: string | undefined;
+      readonly verdict: string | undefined;
+      readonly inRotation: boolean | undefined;
+    }>;
+  }>;
+  readonly actions: readonly ActionRecord[];
+  readonly holds: Plan["holds"];
+  readonly skips: Plan["skips"];
+  readonly warnings: readonly string[];
+}
+
+export class CycleReporter {
+  /** The problem last logged per skipped instance: a skip is logged once, not every cycle. */
+  private readonly loggedSkips = new Map<string, string>();
+
+  constructor(
+    private readonly deps: {
+      readonly logger: Logger;
+      readonly metrics: Metrics;
+      readonly status: StatusBook;
+      readonly clock: Clock;
+      readonly intervalMs: number;
+    },
+  ) {}
+
+  /** A plan's warnings, holds, skips (each once) and a degraded cycle. */
+  plan(result: Plan): void {
+    const { logger, metrics } = this.deps;
+    for (const w of result.warnings) logger.warn(w);
+    for (const h of result.holds) {
+      metrics.holds.inc({ service: h.serviceName, rule: h.rule });
+      logger.warn(
+        { service: h.serviceName, instanceId: h.instanceId, rule: h.rule, detail: h.detail },
+        "action held back by a safety rule",
+      );
+    }
+    const skipping = new Set<string>();
+    for (const s of result.skips) {
+      skipping.add(s.key);
+      if (this.loggedSkips.get(s.key) === s.problem) continue;
+      this.loggedSkips.set(s.key, s.problem);
+      logger.warn(
+        { service: s.serviceName, instanceId: s.instanceId, problem: s.problem },
+        "skipping instance",
+      );
+    }
+    for (const key of this.loggedSkips.keys()) if (!skipping.has(key)) this.loggedSkips.delete(key);
+    if (result.degraded) {
+      logger.error(
+        result.probeStats,
+        "checker degraded: most probes failed at once; suspecting the checker's own network, acting on nothing",
+      );
+    }
+  }
+
+  /** One line a cycle for probes the checker could not make, and /healthz says so. */
+  localErrors(count: number, detail: string | undefined): void {
+    this.deps.status.localErrors = count > 0 ? { count, detail: detail ?? "" } : undefined;
+    if (count === 0) return;
+    this.deps.logger.error(
+      { probes: count, detail },
+      "probes failed inside the checker before reaching their targets; nothing decided on them",
+    );
+  }
+
+  /** The instance gauges, and /status's instance list (built only when asked for). */
+  instances(
+    services: readonly ServiceObservation[],
+    state: ReadonlyMap<string, InstanceState>,
+  ): void {
+    const { status, metrics } = this.deps;
+    // One gauge update per label set, not one per instance.
+    const counts = new Map<
+      string,
+      { service: string; verdict: string; in_rotation: string; n: number }
+    >();
+    for (const s of services) {
+      for (const o of s.instances) {
+        const st = state.get(o.key);
+        if (!st) continue;
+        const id = `${s.service.name}\0${st.verdict}\0${st.inRotation}`;
+        const c = counts.get(id);
+        if (c) c.n++;
+        else
+          counts.set(id, {
+            service: s.service.name,
+            verdict: st.verdict,
+            in_rotation: String(st.inRotation),
+            n: 1,
+          });
+      }
+    }
+    metrics.instances.reset();
+    for (const { n, ...labels } of counts.values()) metrics.instances.set(labels, n);
+    status.showInstances(() =>
+      services.flatMap((s) =>
+        s.instances.flatMap((o) => {
+          const st = state.get(o.key);
+          if (!st) return [];
+          return [
+            {
+              service: s.service.name,
+              instanceId: st.instanceId,
+              address: address(st.attributes),
+              verdict: st.verdict,
+              inRotation: st.inRotation,
+              removedByChecker: st.removedByChecker,
+              removalReason: st.removalReason,
+              consecutiveFailures: st.consecutiveFailures,
+              consecutiveSuccesses: st.consecutiveSuccesses,
+              task: describeTask(o.task),
+              lastProbe: st.lastProbe,
+            },
+          ];
+        }),
+      ),
+    );
+  }
+
+  /** The cycle's metrics and /status summary; a completed cycle clears `lastError`. */
+  summary(
+    started: number,
+    durationMs: number,
+    phases: Readonly<PhaseTimes>,
+    result: Plan,
+    actions: number,
+  ): void {
+    const { status, metrics, intervalMs, clock } = this.deps;
+    const late = durationMs > intervalMs;
+    metrics.cycles.inc({ result: result.degraded ? "degraded" : late ? "late" : "ok" });
+    metrics.cycleDuration.observe(durationMs / 1000);
+    for (const phase of PHASES) metrics.cyclePhase.observe({ phase }, phases[phase] / 1000);
+    metrics.degraded.set(result.degraded ? 1 : 0);
+    metrics.lastCycle.set(clock.now() / 1000);
+    status.lastCycle = {
+      startedAt: new Date(started).toISOString(),
+      durationMs,
+      phases,
+      degraded: result.degraded,
+      late,
+      probed: result.probeStats.probed,
+      failed: result.probeStats.failed,
+      actions,
+      holds: result.holds,
+      warnings: result.warnings,
+    };
+    status.lastCycleCompletedAt = clock.now();
+    status.lastError = undefined;
+  }
+}
+
+/**
+ * The report of a cycle. Its per-instance list is a getter, so `run` (which drops the report)
+ * never builds it.
+ */
+export function cycleReport(c: {
+  readonly namespace: { id: string; name: string };
+  readonly started: number;
+  readonly durationMs: number;
+  readonly phases: Readonly<PhaseTimes>;
+  readonly result: Plan;
+  readonly actions: readonly ActionRecord[];
+  readonly state: ReadonlyMap<string, InstanceState>;
+  /** Every instance with every probe of the cycle. */
+  readonly observations: () => ServiceObservation[];
+}): CycleReport {
+  const { result, state } = c;
+  return {
+    namespace: c.namespace,
+    startedAt: new Date(c.started).toISOString(),
+    durationMs: c.durationMs,
+    phases: c.phases,
+    degraded: result.degraded,
+    probeStats: result.probeStats,
+    get services() {
+      return c.observations().map((s) => ({
+        id: s.service.id,
+        name: s.service.name,
+        customHealth: s.service.customHealth,
+        ecsService: s.service.ecsService?.arn,
+        instances: s.instances.map((o) => {
+          const st = state.get(o.key);
+          return {
+            instanceId: o.record.instanceId,
+            address: address(o.record.attributes),
+            registered: o.registered,
+            task: describeTask(o.task),
+            probe: o.probe,
+            problem: o.problem,
+            verdict: st?.verdict,
+            inRotation: st?.inRotation,
+          };
+        }),
+      }));
+    },
+    actions: c.actions,
+    holds: result.holds,
+    skips: result.skips,
+    warnings: result.warnings,
+  };
+}
