@@ -3,6 +3,7 @@
 // names the setting; AWS being unreachable is no such thing and is retried or exits 1.
 
 import { settingLabel, type CheckerConfig } from "./config";
+import { backoffMs } from "./util/backoff";
 
 export const PROGRAM = "cloudmap-health-checker";
 
@@ -38,6 +39,5 @@ export function listenProblem(err: unknown, listen: CheckerConfig["listen"]): st
  * upper half at random so that replicas started together do not ask together.
  */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
-  const cap = Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
-  return Math.round(cap / 2 + (random() * cap) / 2);
+  return backoffMs(attempt, 1000, 60_000, random);
 }

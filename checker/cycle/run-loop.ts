@@ -5,19 +5,22 @@ import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { StatusBook } from "../observability/status";
 import type { Clock } from "../ports";
+import { backoffMs } from "../util/backoff";
 import type { Checker } from "./checker";
 
 /** Longest wait after repeated failed cycles (AWS throttling or outage): back off, never act. */
 const MAX_BACKOFF_FACTOR = 8;
 
 export async function runLoop(
-  checker: Checker,
+  checker: Pick<Checker, "runCycle">,
   deps: {
     readonly clock: Clock;
     readonly logger: Logger;
     readonly metrics: Metrics;
     readonly status: StatusBook;
     readonly intervalMs: number;
+    /** For the back-off's jitter (tests pin it). */
+    readonly random?: () => number;
   },
   signal: AbortSignal,
 ): Promise<void> {
@@ -42,8 +45,15 @@ export async function runLoop(
         "cycle failed; nothing was decided from it",
       );
     }
-    const factor = Math.min(MAX_BACKOFF_FACTOR, 2 ** Math.max(0, failures - 1));
-    next += intervalMs * (failures > 0 ? factor : 1);
+    // After failures: at least an interval, then doubling up to MAX_BACKOFF_FACTOR intervals,
+    // jittered so that replicas failing on the same outage do not retry in step.
+    next +=
+      failures > 0
+        ? Math.max(
+            intervalMs,
+            backoffMs(failures, intervalMs, MAX_BACKOFF_FACTOR * intervalMs, deps.random),
+          )
+        : intervalMs;
     const now = clock.now();
     if (next < now) {
       if (failures === 0) logger.warn({ lateByMs: now - next }, "cycle overran the interval");
