@@ -1,37 +1,15 @@
 // Classifies AWS errors: throttling, 5xx, timeouts and network failures are transient
-// (back off and retry later); anything else is a real refusal to report.
+// (back off and retry later); anything else is a real refusal to report. The SDK's own
+// classifiers (the ones its retry strategy uses) decide, with the few cases they leave out.
 
-const THROTTLING = new Set([
-  "ThrottlingException",
-  "ThrottledException",
-  "Throttling",
-  "RequestLimitExceeded",
-  "TooManyRequestsException",
-  "RequestThrottled",
-  "RequestThrottledException",
-  "EC2ThrottledException",
-  "SlowDown",
-  "PriorRequestNotComplete",
-  "BandwidthLimitExceeded",
-  "ProvisionedThroughputExceededException",
-]);
+import {
+  isThrottlingError as sdkThrottling,
+  isTransientError as sdkTransient,
+} from "@smithy/core/retry"; // @smithy/core: the SDK's retry classification, shared by every client
+import type { SdkError } from "@smithy/types";
 
-/** Node socket/DNS error codes that say nothing about the request itself. */
-const NETWORK = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EHOSTDOWN",
-]);
-
-const TIMEOUTS = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException"]);
+/** Socket errors the SDK's list leaves out that say as little about the request. */
+const NETWORK_EXTRA = new Set(["ECONNABORTED", "ENETDOWN", "EHOSTDOWN"]);
 
 interface AwsLikeError {
   name?: string;
@@ -58,9 +36,9 @@ export function awsErrorName(err: unknown): string | undefined {
 export function isThrottlingError(err: unknown): boolean {
   const e = shape(err);
   return (
-    THROTTLING.has(e.name ?? "") ||
-    THROTTLING.has(e.code ?? "") ||
-    e.$retryable?.throttling === true ||
+    sdkThrottling(e as SdkError) ||
+    // Node socket errors and some emulators carry the AWS name in `code` only.
+    sdkThrottling({ ...e, name: e.code ?? "" } as SdkError) ||
     e.$metadata?.httpStatusCode === 429
   );
 }
@@ -70,12 +48,13 @@ export function isTransientAwsError(err: unknown): boolean {
   const status = e.$metadata?.httpStatusCode ?? 0;
   return (
     isThrottlingError(err) ||
+    sdkTransient(e as SdkError) ||
+    // The SDK retries 500, 502, 503 and 504; any 5xx is the service's fault, not the request's.
     status >= 500 ||
-    // Set by the SDK on errors the service models as retryable.
-    (e.$retryable !== undefined && e.$retryable !== null) ||
-    NETWORK.has(e.code ?? "") ||
-    TIMEOUTS.has(e.name ?? "") ||
-    TIMEOUTS.has(e.code ?? "")
+    NETWORK_EXTRA.has(e.code ?? "") ||
+    // The SDK names socket timeouts' codes `TimeoutError` too.
+    e.code === "TimeoutError" ||
+    e.code === "RequestTimeout"
   );
 }
 
