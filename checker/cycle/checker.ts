@@ -34,6 +34,7 @@ import type { TaskRead } from "../read/task-cache";
 import { buildCollaborators, type CheckerDeps, type Collaborators } from "./collaborators";
 import { land, midPass, newRun, SerialPasses, waitOn, type PassContext } from "./mid-cycle";
 import { PhaseTimer } from "./phases";
+import { Witnesses } from "./witness";
 
 export type { CheckerDeps } from "./collaborators";
 export type { CycleReport } from "../observability/cycle-report";
@@ -111,16 +112,26 @@ export class Checker {
       toPlan: this.startNow(listed, tasks.goingAway),
     });
     memory.namespaceProbes = items.length;
-    waitOn(run, memory.carriedWaits, 0);
     const passes = new SerialPasses(
       () => midPass(run, this.passContext()),
       (err) => logger.warn({ err: describeAwsError(err) }, "mid-cycle decision failed"),
     );
+    const witnesses = this.witnesses(items, signal, (services) => {
+      for (const k of services) run.toPlan.add(k);
+      run.wanted = true;
+      passes.request();
+    });
+    run.witness = (missing, services) => witnesses.request(missing, services);
+    waitOn(run, memory.carriedWaits, 0);
     if (run.toPlan.size > 0) passes.request();
     await this.probe(items, started, signal, (item, r) => {
       if (land(run, item, r, memory, metrics)) passes.request();
     });
-    await passes.idle();
+    do {
+      await witnesses.idle();
+      await passes.idle();
+    } while (witnesses.busy);
+    run.closed = true;
     phases.end("probe");
     const endFrom = clock.now();
 
@@ -276,6 +287,28 @@ export class Checker {
         return r;
       },
     );
+  }
+
+  /** Witness probes for this cycle (see witness.ts); their answers feed the namespace's history. */
+  private witnesses(
+    items: readonly ProbeItem[],
+    signal: AbortSignal | undefined,
+    landed: (services: readonly number[]) => void,
+  ): Witnesses {
+    const { prober, metrics, config } = this.deps;
+    const { memory } = this.c;
+    return new Witnesses({
+      items,
+      state: memory.state,
+      budget: 2 * config.global.degradedMinInstances,
+      probe: (item) => prober.probe(item.target, item.check, signal),
+      heard: (item, r) => {
+        if (r.local === true || (!r.ok && r.detail === "aborted")) return;
+        metrics.probes.inc({ service: item.service, result: r.ok ? "success" : "failure" });
+        memory.heard(item.key, r);
+      },
+      landed,
+    });
   }
 
   private passContext(): PassContext {

@@ -8,7 +8,7 @@ import type { Metrics } from "../observability/metrics";
 import type { ActionRecord } from "../observability/status";
 import type { Clock } from "../ports";
 import { foldPlan } from "../plan/apply";
-import { mayDecideNow, resultsToldApart } from "../plan/cycle-rules";
+import { mayDecideNow, probesStillMissing } from "../plan/cycle-rules";
 import { isDecisive } from "../plan/decisive";
 import { plan } from "../plan/planner";
 import { observe, type Listed, type ProbeItem } from "../read/listing";
@@ -50,6 +50,13 @@ export interface CycleRun {
    * something landed, a task is leaving, or last cycle's rate limit left changes undone. */
   toPlan: Set<number>;
   readonly records: ActionRecord[];
+  /**
+   * Asks for `missing` more of the namespace's probes at once, for the services (indexes in
+   * `listed`) whose removals wait on them; they are planned again when those land.
+   */
+  witness: (missing: number, services: readonly number[]) => void;
+  /** The cycle's end has begun: no pass may plan or act any more. */
+  closed: boolean;
 }
 
 export function newRun(r: {
@@ -75,6 +82,8 @@ export function newRun(r: {
     recheckAt: Infinity,
     wanted: false,
     records: [],
+    witness: () => undefined,
+    closed: false,
   };
 }
 
@@ -109,12 +118,17 @@ export class SerialPasses {
  * results have landed after `probed`. */
 export function waitOn(run: CycleRun, waits: ReadonlyMap<string, number>, probed: number): void {
   if (waits.size === 0) return;
+  const waiting: number[] = [];
+  let most = 0;
   run.listed.forEach((l, k) => {
     const missing = waits.get(l.snap.info.id);
     if (missing === undefined) return;
     run.recheck.add(k);
     run.recheckAt = Math.min(run.recheckAt, probed + missing);
+    waiting.push(k);
+    most = Math.max(most, missing);
   });
+  if (waiting.length > 0) run.witness(most, waiting);
 }
 
 /** Takes in one landed result; true when a pass should run for it. */
@@ -180,6 +194,7 @@ export interface PassContext {
 export async function midPass(run: CycleRun, ctx: PassContext): Promise<void> {
   const { memory, clock, global: g } = ctx;
   const ready = (): boolean =>
+    !run.closed &&
     mayDecideNow(
       {
         now: clock.now(),
@@ -192,13 +207,13 @@ export async function midPass(run: CycleRun, ctx: PassContext): Promise<void> {
       },
       g,
     );
-  const told = (k: number): boolean => {
+  const missing = (k: number): number => {
     let oldest: number | undefined;
     for (const { key } of run.listed[k]!.instances) {
       const r = run.pending.get(key);
       if (r !== undefined && (oldest === undefined || r.at < oldest)) oldest = r.at;
     }
-    return resultsToldApart(oldest, {
+    return probesStillMissing(oldest, {
       hairTrigger: run.hairTrigger,
       namespaceProbes: run.expected,
       history: memory.history,
@@ -208,7 +223,19 @@ export async function midPass(run: CycleRun, ctx: PassContext): Promise<void> {
   if (!ready()) return;
   const lookups = await run.tasks.lookups();
   if (!ready()) return; // probes that landed meanwhile may have changed the picture
-  const now = [...run.toPlan].filter(told);
+  const now: number[] = [];
+  const waiting: number[] = [];
+  let most = 0;
+  for (const k of run.toPlan) {
+    const m = missing(k);
+    if (m === 0) {
+      now.push(k);
+    } else {
+      waiting.push(k);
+      most = Math.max(most, m);
+    }
+  }
+  if (waiting.length > 0) run.witness(most, waiting);
   for (const k of now) run.toPlan.delete(k);
   // Services left waiting get the pass that a later landing asks for.
   run.wanted = run.toPlan.size > 0;

@@ -69,16 +69,26 @@ export function mayDecideNow(m: PassMoment, global: GlobalPolicy): boolean {
  */
 export function resultsToldApart(
   oldestPendingAt: number | undefined,
-  ctx: {
-    readonly hairTrigger: boolean;
-    readonly namespaceProbes: number;
-    readonly history: ProbeHistory;
-    readonly global: GlobalPolicy;
-  },
+  ctx: ToldApartContext,
 ): boolean {
+  return probesStillMissing(oldestPendingAt, ctx) === 0;
+}
+
+export interface ToldApartContext {
+  readonly hairTrigger: boolean;
+  readonly namespaceProbes: number;
+  readonly history: ProbeHistory;
+  readonly global: GlobalPolicy;
+}
+
+/** How many more of the namespace's probes must land before `resultsToldApart` (0: none). */
+export function probesStillMissing(
+  oldestPendingAt: number | undefined,
+  ctx: ToldApartContext,
+): number {
   const min = ctx.global.degradedMinInstances;
-  if (!ctx.hairTrigger || ctx.namespaceProbes < min || oldestPendingAt === undefined) return true;
-  return ctx.history.since(oldestPendingAt).probed >= min;
+  if (!ctx.hairTrigger || ctx.namespaceProbes < min || oldestPendingAt === undefined) return 0;
+  return Math.max(0, min - ctx.history.since(oldestPendingAt).probed);
 }
 
 /** What `servicesToPlanFirst` sees of one listed instance. */
