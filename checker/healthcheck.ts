@@ -1,5 +1,7 @@
-// Container health check (ECS runs it; no shell or curl in the image): GET /healthz on the
-// checker's own listen address, exit 0 on HTTP 200, 1 otherwise.
+// Container health check (ECS runs it; no shell or curl in the image): GET /livez on the
+// checker's own listen address, exit 0 on HTTP 200, 1 otherwise. /livez fails only when the loop
+// is stuck, where a new task helps; a checker that cannot see AWS (/healthz 503) is left running,
+// since a new task could not see it either and would only lose the lease and its memory.
 
 import http from "node:http";
 
@@ -11,7 +13,7 @@ export function checkHealth(listen: string, timeoutMs: number): Promise<boolean>
   const port = Number(m?.[2] ?? 9090);
   return new Promise((resolve) => {
     const req = http.get(
-      { host, port, path: "/healthz", timeout: timeoutMs, agent: false },
+      { host, port, path: "/livez", timeout: timeoutMs, agent: false },
       (res) => {
         res.resume();
         resolve(res.statusCode === 200);
@@ -24,7 +26,7 @@ export function checkHealth(listen: string, timeoutMs: number): Promise<boolean>
 
 if (require.main === module) {
   void checkHealth(process.env["CMHC_LISTEN"] || "0.0.0.0:9090", 3000).then((ok) => {
-    if (!ok) process.stderr.write("healthcheck: /healthz did not answer 200\n");
+    if (!ok) process.stderr.write("healthcheck: /livez did not answer 200\n");
     process.exit(ok ? 0 : 1);
   });
 }

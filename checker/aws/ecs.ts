@@ -11,6 +11,7 @@ import {
 import type { EcsServiceState, TaskInfo, TaskLookup } from "../domain/types";
 import type { EcsPort, TaskRef } from "../ports";
 import { pool } from "../util/pool";
+import { describeAwsError } from "./errors";
 
 const BATCH = 100;
 const DESCRIBE_CONCURRENCY = 4;
@@ -52,14 +53,17 @@ export class SdkEcs implements EcsPort {
           // Only MISSING proves absence; any other failure says nothing about the task.
           out.set(
             taskIdOf(f.arn),
-            f.reason === "MISSING" ? { kind: "missing" } : { kind: "unavailable" },
+            f.reason === "MISSING"
+              ? { kind: "missing" }
+              : { kind: "unavailable", reason: `DescribeTasks failure: ${f.reason ?? "?"}` },
           );
         }
         // Real ECS lists every asked task in one of the two arrays; silence proves nothing.
         for (const id of batch) if (!out.has(id)) out.set(id, { kind: "unavailable" });
-      } catch {
+      } catch (err) {
         // A failed call (throttling, outage) must never read as "task gone".
-        for (const id of batch) out.set(id, { kind: "unavailable" });
+        const reason = describeAwsError(err);
+        for (const id of batch) out.set(id, { kind: "unavailable", reason });
       }
     });
     return out;

@@ -206,7 +206,7 @@ export const OPTIONS = [
     env: "CMHC_LISTEN",
     valueName: "host:port",
     default: "0.0.0.0:9090",
-    description: "address of /healthz, /metrics and /status",
+    description: "address of /healthz, /livez, /metrics and /status",
   },
   {
     key: "logLevel",

@@ -11,6 +11,7 @@ import {
   type ServiceObservation,
 } from "../domain/types";
 import { cycleReport, type CycleReport } from "../observability/cycle-report";
+import { cloudMapProblem, ecsProblem } from "../observability/outages";
 import type { ActionRecord } from "../observability/status";
 import { foldPlan } from "../plan/apply";
 import {
@@ -94,7 +95,8 @@ export class Checker {
     phases.end("read");
 
     // ECS: answers while the probes run (task state is needed to decide, not to probe).
-    const tasks = await this.readTasks(listed);
+    let ecsError: string | undefined;
+    const tasks = await this.readTasks(listed, (err) => (ecsError ??= err));
     memory.goingAway = tasks.goingAway;
     phases.end("ecs");
 
@@ -158,6 +160,10 @@ export class Checker {
     memory.carriedWaits = new Map(result.waits.map((w) => [w.serviceId, w.missing]));
     reporter.plan(result);
     reporter.localErrors(run.local, run.localDetail);
+    reporter.reads(
+      cloudMapProblem(this.c.reader.failures, listed.length),
+      ecsProblem(lookups.values(), ecsError),
+    );
     phases.end("decide");
 
     // Act. Renew right before acting (a slow cycle may have eaten the margin), then act only
@@ -203,7 +209,10 @@ export class Checker {
   }
 
   /** Starts the cycle's ECS read; its lookups never reject (a failure leaves tasks unavailable). */
-  private async readTasks(listed: readonly Listed[]): Promise<TaskRead> {
+  private async readTasks(
+    listed: readonly Listed[],
+    failed: (error: string) => void,
+  ): Promise<TaskRead> {
     const refs = taskRefs(listed);
     const none: TaskRead = {
       goingAway: () => false,
@@ -211,10 +220,12 @@ export class Checker {
       refreshed: Promise.resolve(),
     };
     const unavailable = (err: unknown): TaskRead => {
-      this.deps.logger.warn(
+      // The cycle's end reports the outage once (observability/outages.ts); this is detail.
+      this.deps.logger.debug(
         { err: describeAwsError(err) },
         "DescribeTasks failed; ECS state unavailable",
       );
+      failed(describeAwsError(err));
       return none;
     };
     if (refs.length === 0) return none;

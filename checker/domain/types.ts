@@ -103,8 +103,11 @@ export type TaskLookup =
   | { readonly kind: "task"; readonly task: TaskInfo }
   /** DescribeTasks answered, and the task does not exist. */
   | { readonly kind: "missing" }
-  /** DescribeTasks could not be called or failed: transient, decide nothing from it. */
-  | { readonly kind: "unavailable" }
+  /**
+   * DescribeTasks could not be called or failed: transient, decide nothing from it. `reason`
+   * says why ECS could not be read (the AWS error), where it was asked and failed.
+   */
+  | { readonly kind: "unavailable"; readonly reason?: string }
   /** The instance is not an ECS task (no cluster known): probe only. */
   | { readonly kind: "not-ecs" };
 

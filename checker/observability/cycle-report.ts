@@ -7,6 +7,7 @@ import { PHASES, type PhaseTimes } from "../cycle/phases";
 import { describeTask } from "../plan/task-signals";
 import { address } from "../read/listing";
 import type { Logger } from "./logger";
+import { Outages, type ReadProblem } from "./outages";
 import type { Metrics } from "./metrics";
 import type { ActionRecord, StatusBook } from "./status";
 
@@ -44,6 +45,7 @@ export interface CycleReport {
 export class CycleReporter {
   /** The problem last logged per skipped instance: a skip is logged once, not every cycle. */
   private readonly loggedSkips = new Map<string, string>();
+  private readonly outages: Outages;
 
   constructor(
     private readonly deps: {
@@ -53,7 +55,16 @@ export class CycleReporter {
       readonly clock: Clock;
       readonly intervalMs: number;
     },
-  ) {}
+  ) {
+    this.outages = new Outages(deps.logger, deps.status);
+  }
+
+  /** What the cycle could not read from Cloud Map and from ECS (undefined: it read it all). */
+  reads(cloudMap: ReadProblem | undefined, ecs: ReadProblem | undefined): void {
+    const now = this.deps.clock.now();
+    this.outages.observe("Cloud Map", cloudMap, now);
+    this.outages.observe("ECS", ecs, now);
+  }
 
   /** A plan's warnings, holds, skips (each once) and a degraded cycle. */
   plan(result: Plan): void {

@@ -1,5 +1,5 @@
-// The listen address: /healthz for the container health check, /metrics for Prometheus,
-// /status for people.
+// The listen address: /healthz (is the checker doing its job), /livez for the container health
+// check (is it alive: only a stuck loop fails it), /metrics for Prometheus, /status for people.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -25,8 +25,8 @@ export async function startStatusServer(opts: {
       res.end(body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "GET only\n");
-    if (path === "/healthz") {
-      const h = opts.status.health(opts.now());
+    if (path === "/healthz" || path === "/livez") {
+      const h = path === "/healthz" ? opts.status.health(opts.now()) : opts.status.live(opts.now());
       return send(h.ok ? 200 : 503, "text/plain", `${h.reason}\n`);
     }
     if (path === "/status") {
@@ -42,7 +42,7 @@ export async function startStatusServer(opts: {
       );
       return;
     }
-    send(404, "text/plain", "try /healthz, /metrics or /status\n");
+    send(404, "text/plain", "try /healthz, /livez, /metrics or /status\n");
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

@@ -58,6 +58,10 @@ export class StatusBook {
   localErrors: { readonly count: number; readonly detail: string } | undefined;
   /** Last failure of the durable store, cleared when it answers again. */
   storeError: string | undefined;
+  /** What the last cycle could not read from AWS, by source, since when (see outages.ts). */
+  readonly blind: Partial<
+    Record<"Cloud Map" | "ECS", { since: number; what: string; error: string }>
+  > = {};
   lease:
     { holder: string | undefined; mine: boolean; expiresAt: string; ownerId: string } | undefined;
   /** Builds the instance list when /status asks, not every cycle: it is large and rarely read. */
@@ -85,6 +89,16 @@ export class StatusBook {
     if (this.recentActions.length > RECENT_ACTIONS) this.recentActions.shift();
   }
 
+  /**
+   * Alive while cycles complete (or start-up goes on): what the container health check asks, so
+   * that ECS replaces a stuck checker but not one that merely cannot see AWS (a new task could
+   * not either).
+   */
+  live(now: number): { ok: boolean; reason: string } {
+    const h = this.health(now);
+    return h.ok || !h.reason.startsWith("stuck") ? { ok: true, reason: "alive" } : h;
+  }
+
   /** Healthy while cycles complete on time and the checker is not degraded. */
   health(now: number): { ok: boolean; reason: string } {
     if (this.namespaceNotFound !== undefined) {
@@ -98,6 +112,15 @@ export class StatusBook {
     }
     const age = now - this.lastCycleCompletedAt;
     if (age > limit) return { ok: false, reason: `stuck: last cycle completed ${age} ms ago` };
+    if (this.lastError !== undefined) {
+      return { ok: false, reason: `degraded: the last cycle failed (${this.lastError})` };
+    }
+    for (const [source, b] of Object.entries(this.blind)) {
+      return {
+        ok: false,
+        reason: `degraded: could not read ${source} for ${Math.round((now - b.since) / 1000)} s (${b.what}: ${b.error})`,
+      };
+    }
     if (this.storeError !== undefined) {
       return { ok: false, reason: `degraded: state store unavailable (${this.storeError})` };
     }
@@ -122,6 +145,12 @@ export class StatusBook {
       lastCycle: this.lastCycle,
       lastError: this.lastError,
       storeError: this.storeError,
+      blind: Object.fromEntries(
+        Object.entries(this.blind).map(([source, b]) => [
+          source,
+          { ...b, since: new Date(b.since).toISOString() },
+        ]),
+      ),
       localErrors: this.localErrors,
       lease: this.lease,
       ...(opts.instances === false ? {} : { instances: this.instances }),

@@ -27,6 +27,12 @@ interface CacheEntry extends ServiceSnapshot {
   readonly revision: string | undefined;
 }
 
+/** A read that failed: the service list (`service` undefined) or one service's instances. */
+export interface ReadFailure {
+  readonly service: string | undefined;
+  readonly error: string;
+}
+
 export interface ReaderOptions {
   readonly allowList: readonly string[] | undefined;
   /** Full re-list backstop, whatever the revision says. */
@@ -40,6 +46,8 @@ export class NamespaceReader {
   private servicesAt = 0;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly missingWarned = new Set<string>();
+  /** What the last `read` could not read from Cloud Map: the service list or a service. */
+  private failed: ReadFailure[] = [];
 
   constructor(
     readonly namespace: NamespaceInfo,
@@ -59,6 +67,7 @@ export class NamespaceReader {
    * cache when there is one, and left out otherwise (so nothing is decided about it).
    */
   async read(): Promise<ServiceSnapshot[]> {
+    this.failed = [];
     const services = await this.listServices();
     const snapshots: Array<ServiceSnapshot | undefined> = new Array(services.length);
     // A few services at a time: one after another, a namespace of 100 services would spend
@@ -67,6 +76,11 @@ export class NamespaceReader {
       snapshots[k] = await this.readService(services[k]!);
     });
     return snapshots.filter((s): s is ServiceSnapshot => s !== undefined);
+  }
+
+  /** What the last `read` could not read (empty when everything was read). */
+  get failures(): readonly ReadFailure[] {
+    return this.failed;
   }
 
   private async listServices(): Promise<ServiceInfo[]> {
@@ -80,7 +94,9 @@ export class NamespaceReader {
       for (const id of this.cache.keys()) if (!ids.has(id)) this.cache.delete(id);
     } catch (err) {
       if (!this.services) throw err;
-      this.logger.warn(
+      this.failed.push({ service: undefined, error: describeAwsError(err) });
+      // The cycle reports the outage once (see observability/outages.ts); this is detail.
+      this.logger.debug(
         { err: describeAwsError(err) },
         "could not refresh the service list; using the previous one",
       );
@@ -107,7 +123,7 @@ export class NamespaceReader {
     try {
       revision = await this.cloudMap.discoverRevision(this.namespace.httpName, info.name);
     } catch (err) {
-      this.logger.warn(
+      this.logger.debug(
         { service: info.name, err: describeAwsError(err) },
         "DiscoverInstancesRevision failed; re-listing instead",
       );
@@ -134,7 +150,8 @@ export class NamespaceReader {
       this.cache.set(info.id, entry);
       return entry;
     } catch (err) {
-      this.logger.warn(
+      this.failed.push({ service: info.name, error: describeAwsError(err) });
+      this.logger.debug(
         { service: info.name, err: describeAwsError(err), cached: cached !== undefined },
         "could not list instances; using the previous listing if any",
       );

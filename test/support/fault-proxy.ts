@@ -31,6 +31,13 @@ export type Fault = FaultMatch &
         readonly kind: "throttle" | "500" | "503" | "reset";
       }
     | {
+        /**
+         * Accept the request, read it, and never answer nor reset the connection (held open
+         * until the proxy closes): an endpoint that swallows calls. Recorded with status 0.
+         */
+        readonly kind: "blackhole";
+      }
+    | {
         /** Wait, then forward: the call still reaches moto even if the client gave up. */
         readonly kind: "delay";
         readonly delayMs: number;
@@ -63,6 +70,8 @@ export interface FaultProxy {
   readonly calls: ProxiedCall[];
   /** Requests received and not yet answered in full. */
   readonly inFlight: number;
+  /** Requests a `blackhole` rule holds, never to be answered, whose client has not given up. */
+  readonly held: number;
   /** Replaces the rules; the first applicable rule wins. */
   setFaults(faults: Fault | readonly Fault[]): void;
   /** Calls of one operation that reached moto and succeeded. */
@@ -186,6 +195,7 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
   };
 
   let inFlight = 0;
+  let held = 0;
   const server = http.createServer((req, res) => {
     inFlight++;
     res.once("close", () => inFlight--);
@@ -209,6 +219,11 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
           calls.push({ ...call, status: 0, injected: true, at: Date.now(), upstreamMs: 0 });
           req.socket.destroy();
           return;
+        case "blackhole":
+          calls.push({ ...call, status: 0, injected: true, at: Date.now(), upstreamMs: 0 });
+          held++;
+          res.once("close", () => held--);
+          return;
         default: {
           const e = AWS_ERRORS[fault.kind];
           calls.push({ ...call, status: e.status, injected: true, at: Date.now(), upstreamMs: 0 });
@@ -227,6 +242,9 @@ export async function startFaultProxy(targetEndpoint: string, seed = 1): Promise
     calls,
     get inFlight() {
       return inFlight;
+    },
+    get held() {
+      return held;
     },
     setFaults(next) {
       const list: readonly Fault[] = Array.isArray(next) ? next : [next as Fault];
