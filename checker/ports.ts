@@ -66,17 +66,20 @@ export interface CloudMapPort {
   discoverRevision(namespaceName: string, serviceName: string): Promise<string>;
   /** Custom health statuses of a service's instances (all pages). */
   getHealthStatuses(serviceId: string): Promise<Map<string, CustomStatus>>;
-  deregisterInstance(serviceId: string, instanceId: string): Promise<void>;
+  // Mutations take a signal that bounds them to what is left of the cycle.
+  deregisterInstance(serviceId: string, instanceId: string, signal?: AbortSignal): Promise<void>;
   registerInstance(
     serviceId: string,
     instanceId: string,
     attributes: Readonly<Record<string, string>>,
     creatorRequestId: string,
+    signal?: AbortSignal,
   ): Promise<void>;
   setCustomHealthStatus(
     serviceId: string,
     instanceId: string,
     status: "HEALTHY" | "UNHEALTHY",
+    signal?: AbortSignal,
   ): Promise<void>;
 }
 
@@ -101,7 +104,7 @@ export interface EcsPort {
   /** Describe ECS services (`CLUSTER/SERVICE` keys); a service that cannot be read is absent. */
   describeServices(keys: readonly string[]): Promise<Map<string, EcsServiceState>>;
   /** Stop a task; ECS drains its Service Connect proxy and its service starts a replacement. */
-  stopTask(cluster: string, taskArn: string, reason: string): Promise<void>;
+  stopTask(cluster: string, taskArn: string, reason: string, signal?: AbortSignal): Promise<void>;
 }
 
 export interface Prober {

@@ -2,6 +2,7 @@
 // it) that builds AWS clients. Tests use it too, pointed at the emulator.
 
 import { buildAwsClients } from "./aws/clients";
+import { awsTimeouts } from "./aws/timeouts";
 import { SdkCloudMap } from "./aws/cloudmap";
 import { SdkEcs } from "./aws/ecs";
 import { systemClock } from "./clock";
@@ -34,6 +35,7 @@ export function buildCheckerDeps(
   const clients = buildAwsClients({
     endpoint: opts.endpoint,
     maxAttempts: opts.maxAttempts,
+    timeouts: awsTimeouts(config.intervalMs),
     onCall: (service, operation, outcome) =>
       metrics.awsCalls.inc({ aws_service: service, operation, outcome }),
   });

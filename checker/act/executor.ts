@@ -13,6 +13,10 @@ import type { LeaseKeeper } from "../cycle/lease-keeper";
 import type { StoreHealth } from "../state/store-health";
 import type { RateLimiter } from "./rate-limiter";
 
+/** A mutation's answer may come this long after the deadline to start one (see timeLeft). */
+const MUTATION_MARGIN_MS = 1000;
+const MIN_MUTATION_MS = 1000;
+
 /** AWS answers that mean the change we wanted is already in place (or under way). */
 const ALREADY_DONE: Partial<Record<Action["kind"], readonly string[]>> = {
   deregister: ["InstanceNotFound"],
@@ -103,7 +107,12 @@ export class Executor {
     if (droppedBefore) return droppedBefore;
     if (action.kind === "stop-task") {
       try {
-        await this.deps.ecs.stopTask(action.cluster, action.taskArn, action.reason);
+        await this.deps.ecs.stopTask(
+          action.cluster,
+          action.taskArn,
+          action.reason,
+          this.timeLeft(deadline),
+        );
         this.deps.onReplaced(action.ecsService, clock.now());
         metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "ok" });
         logger.warn({ ...logFields, taskArn: action.taskArn }, describe(action));
@@ -146,7 +155,7 @@ export class Executor {
       }
     }
     try {
-      await this.call(action);
+      await this.call(action, this.timeLeft(deadline));
       state.set(action.key, next);
       metrics.actions.inc({ service: action.serviceName, kind: action.kind, outcome: "ok" });
       logger.info(logFields, describe(action));
@@ -174,24 +183,37 @@ export class Executor {
     }
   }
 
-  private async call(action: Action): Promise<void> {
+  /**
+   * A mutation may take what is left of the cycle (the deadline leaves a margin for its answer),
+   * at least MIN_MUTATION_MS. One cut short has an unknown outcome: it is reported as failed and
+   * the next cycle reads Cloud Map afresh and plans it again (each mutation is idempotent).
+   */
+  private timeLeft(deadline: number): AbortSignal | undefined {
+    if (!Number.isFinite(deadline)) return undefined;
+    const left = deadline - this.deps.clock.now() + MUTATION_MARGIN_MS;
+    return AbortSignal.timeout(Math.max(MIN_MUTATION_MS, left));
+  }
+
+  private async call(action: Action, signal: AbortSignal | undefined): Promise<void> {
     const { cloudMap } = this.deps;
     try {
       switch (action.kind) {
         case "deregister":
-          return await cloudMap.deregisterInstance(action.serviceId, action.instanceId);
+          return await cloudMap.deregisterInstance(action.serviceId, action.instanceId, signal);
         case "register":
           return await cloudMap.registerInstance(
             action.serviceId,
             action.instanceId,
             action.attributes,
             action.creatorRequestId,
+            signal,
           );
         case "set-status":
           return await cloudMap.setCustomHealthStatus(
             action.serviceId,
             action.instanceId,
             action.status,
+            signal,
           );
         case "stop-task":
           throw new Error("stop-task is not a Cloud Map call");

@@ -207,9 +207,14 @@ export class SdkCloudMap implements CloudMapPort {
     return out;
   }
 
-  async deregisterInstance(serviceId: string, instanceId: string): Promise<void> {
+  async deregisterInstance(
+    serviceId: string,
+    instanceId: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     await this.client.send(
       new DeregisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId }),
+      { abortSignal: signal },
     );
   }
 
@@ -218,6 +223,7 @@ export class SdkCloudMap implements CloudMapPort {
     instanceId: string,
     attributes: Readonly<Record<string, string>>,
     creatorRequestId: string,
+    signal?: AbortSignal,
   ): Promise<void> {
     await this.client.send(
       new RegisterInstanceCommand({
@@ -226,6 +232,7 @@ export class SdkCloudMap implements CloudMapPort {
         Attributes: { ...attributes },
         CreatorRequestId: creatorRequestId,
       }),
+      { abortSignal: signal },
     );
   }
 
@@ -233,6 +240,7 @@ export class SdkCloudMap implements CloudMapPort {
     serviceId: string,
     instanceId: string,
     status: "HEALTHY" | "UNHEALTHY",
+    signal?: AbortSignal,
   ): Promise<void> {
     await this.client.send(
       new UpdateInstanceCustomHealthStatusCommand({
@@ -240,6 +248,7 @@ export class SdkCloudMap implements CloudMapPort {
         InstanceId: instanceId,
         Status: status,
       }),
+      { abortSignal: signal },
     );
   }
 }

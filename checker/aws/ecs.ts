@@ -122,10 +122,16 @@ export class SdkEcs implements EcsPort {
     return out;
   }
 
-  async stopTask(cluster: string, taskArn: string, reason: string): Promise<void> {
+  async stopTask(
+    cluster: string,
+    taskArn: string,
+    reason: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     // ECS caps the reason at 255 characters.
     await this.client.send(
       new StopTaskCommand({ cluster, task: taskArn, reason: reason.slice(0, 255) }),
+      { abortSignal: signal },
     );
   }
 }

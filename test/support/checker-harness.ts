@@ -3,7 +3,7 @@
 
 import { parseConfig, type Settings } from "../../checker/config";
 import { Checker } from "../../checker/cycle/checker";
-import { createLogger } from "../../checker/observability/logger";
+import { createLogger, type Logger } from "../../checker/observability/logger";
 import { Metrics } from "../../checker/observability/metrics";
 import { buildCheckerDeps } from "../../checker/wiring";
 import type { StatusBook } from "../../checker/observability/status";
@@ -16,6 +16,7 @@ export interface LogLine {
 
 export interface Harness {
   checker: Checker;
+  logger: Logger;
   metrics: Metrics;
   status: StatusBook;
   logs: LogLine[];
@@ -56,5 +57,5 @@ export async function makeChecker(opts: {
   });
   const checker = await Checker.create(deps);
   const { status } = deps;
-  return { checker, metrics, status, logs };
+  return { checker, logger, metrics, status, logs };
 }
