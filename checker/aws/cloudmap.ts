@@ -5,12 +5,12 @@ import {
   DeregisterInstanceCommand,
   DiscoverInstancesCommand,
   DiscoverInstancesRevisionCommand,
-  GetInstancesHealthStatusCommand,
   GetNamespaceCommand,
   GetServiceCommand,
-  ListInstancesCommand,
-  ListNamespacesCommand,
-  ListServicesCommand,
+  paginateGetInstancesHealthStatus,
+  paginateListInstances,
+  paginateListNamespaces,
+  paginateListServices,
   RegisterInstanceCommand,
   UpdateInstanceCustomHealthStatusCommand,
   type ServiceDiscoveryClient,
@@ -46,7 +46,12 @@ export class SdkCloudMap implements CloudMapPort {
   /** A service never moves between namespaces, so one GetService per service is enough. */
   private readonly namespaces = new Map<string, string>();
 
-  constructor(private readonly client: ServiceDiscoveryClient) {}
+  /** The SDK's paginators over this client (they follow NextToken until the last page). */
+  private readonly pages: { client: ServiceDiscoveryClient };
+
+  constructor(private readonly client: ServiceDiscoveryClient) {
+    this.pages = { client };
+  }
 
   /**
    * ServiceSummary carries no namespace ID. AWS honours the NAMESPACE_ID filter, but a server
@@ -77,16 +82,11 @@ export class SdkCloudMap implements CloudMapPort {
       }
     }
     const matches: NamespaceInfo[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListNamespacesCommand({ NextToken, MaxResults: 100 }),
-      );
+    for await (const page of paginateListNamespaces(this.pages, { MaxResults: 100 })) {
       for (const ns of page.Namespaces ?? []) {
         if (ns.Name === idOrName && ns.Id) matches.push(namespaceInfo(ns.Id, ns));
       }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    }
     if (matches.length === 0) {
       const what = /^ns-/.test(idOrName) ? "with the ID or name" : "named";
       // Namespaces are regional: a wrong Region is as likely as a wrong name.
@@ -109,15 +109,11 @@ export class SdkCloudMap implements CloudMapPort {
 
   async listServices(namespaceId: string): Promise<ServiceInfo[]> {
     const out: ServiceInfo[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListServicesCommand({
-          NextToken,
-          MaxResults: 100,
-          Filters: [{ Name: "NAMESPACE_ID", Values: [namespaceId], Condition: "EQ" }],
-        }),
-      );
+    const input = {
+      MaxResults: 100,
+      Filters: [{ Name: "NAMESPACE_ID" as const, Values: [namespaceId], Condition: "EQ" as const }],
+    };
+    for await (const page of paginateListServices(this.pages, input)) {
       for (const s of page.Services ?? []) {
         if (!s.Id || !s.Name || !s.Arn) continue;
         if ((await this.namespaceOf(s.Id)) !== namespaceId) continue;
@@ -130,25 +126,20 @@ export class SdkCloudMap implements CloudMapPort {
           ecsService: parseEcsManagedDescription(s.Description),
         });
       }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    }
     return out;
   }
 
   async listInstances(serviceId: string): Promise<InstanceRecord[]> {
     // Keyed by ID: an ID is unique in AWS, and one record per ID keeps callers' maps honest.
     const out = new Map<string, InstanceRecord>();
-    let NextToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListInstancesCommand({ ServiceId: serviceId, NextToken, MaxResults: 100 }),
-      );
+    const input = { ServiceId: serviceId, MaxResults: 100 };
+    for await (const page of paginateListInstances(this.pages, input)) {
       for (const i of page.Instances ?? []) {
         if (!i.Id) continue;
         out.set(i.Id, { serviceId, instanceId: i.Id, attributes: { ...(i.Attributes ?? {}) } });
       }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    }
     return [...out.values()];
   }
 
@@ -194,16 +185,12 @@ export class SdkCloudMap implements CloudMapPort {
 
   async getHealthStatuses(serviceId: string): Promise<Map<string, CustomStatus>> {
     const out = new Map<string, CustomStatus>();
-    let NextToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new GetInstancesHealthStatusCommand({ ServiceId: serviceId, NextToken, MaxResults: 100 }),
-      );
+    const input = { ServiceId: serviceId, MaxResults: 100 };
+    for await (const page of paginateGetInstancesHealthStatus(this.pages, input)) {
       for (const [id, status] of Object.entries(page.Status ?? {})) {
         out.set(id, status === "HEALTHY" || status === "UNHEALTHY" ? status : "UNKNOWN");
       }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    }
     return out;
   }
 

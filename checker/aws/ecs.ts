@@ -3,7 +3,7 @@
 import {
   DescribeServicesCommand,
   DescribeTasksCommand,
-  ListTasksCommand,
+  paginateListTasks,
   StopTaskCommand,
   type ECSClient,
   type Task,
@@ -73,14 +73,10 @@ export class SdkEcs implements EcsPort {
     const out = new Set<string>();
     try {
       for (const cluster of clusters) {
-        let nextToken: string | undefined;
-        do {
-          const page = await this.client.send(
-            new ListTasksCommand({ cluster, desiredStatus: "STOPPED", nextToken, maxResults: 100 }),
-          );
+        const input = { cluster, desiredStatus: "STOPPED" as const, maxResults: 100 };
+        for await (const page of paginateListTasks({ client: this.client }, input)) {
           for (const arn of page.taskArns ?? []) out.add(taskIdOf(arn));
-          nextToken = page.nextToken;
-        } while (nextToken);
+        }
       }
       return out;
     } catch {
