@@ -4,13 +4,19 @@
 // since a new task could not see it either and would only lose the lease and its memory.
 
 import http from "node:http";
+import { listen, optionSpec } from "./config";
 
-export function checkHealth(listen: string, timeoutMs: number): Promise<boolean> {
-  const m = /^(.*):(\d+)$/.exec(listen.trim());
-  const rawHost = m?.[1]?.replace(/^\[(.*)\]$/, "$1") ?? "127.0.0.1";
+export function checkHealth(listenAt: string, timeoutMs: number): Promise<boolean> {
+  // The checker's own parser, so the check reads the address exactly as the checker did.
+  let at: { host: string; port: number };
+  try {
+    at = listen(listenAt);
+  } catch {
+    return Promise.resolve(false); // the checker refused it at start too
+  }
+  const { host: rawHost, port } = at;
   // A wildcard listen address is reached on loopback.
   const host = rawHost === "0.0.0.0" || rawHost === "::" || rawHost === "" ? "127.0.0.1" : rawHost;
-  const port = Number(m?.[2] ?? 9090);
   return new Promise((resolve) => {
     const req = http.get(
       { host, port, path: "/livez", timeout: timeoutMs, agent: false },
@@ -25,7 +31,8 @@ export function checkHealth(listen: string, timeoutMs: number): Promise<boolean>
 }
 
 if (require.main === module) {
-  void checkHealth(process.env["CMHC_LISTEN"] || "0.0.0.0:9090", 3000).then((ok) => {
+  const o = optionSpec("listen");
+  void checkHealth(process.env[o.env] || o.default!, 3000).then((ok) => {
     if (!ok) process.stderr.write("healthcheck: /livez did not answer 200\n");
     process.exit(ok ? 0 : 1);
   });

@@ -70,8 +70,19 @@ export interface CheckerSettings {
   readonly replaceCooldown?: string;
   /** At most this many replacements per cycle, across services. @default 1 */
   readonly maxReplacementsPerCycle?: number;
+  /** Failed share of a cycle's probes (0-100) above which the checker calls itself degraded
+   * and acts on nothing. @default 80 */
+  readonly degradedFailPercent?: number;
+  /** Fewer probed instances never make a cycle degraded. @default 5 */
+  readonly degradedMinInstances?: number;
+  /** Probes in flight at once, or `auto` (sized from the namespace and probe times). @default "auto" */
+  readonly concurrency?: number | "auto";
+  /** Full re-list of instances at least this often, whatever the revision says. @default "5m" */
+  readonly resyncInterval?: string;
+  /** Rate limit on Cloud Map writes, per second. @default 5 */
+  readonly maxMutationsPerSecond?: number;
   /** Log level. @default "info" */
-  readonly logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+  readonly logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 }
 
 export interface CloudMapHealthCheckerArgs extends CheckerSettings {

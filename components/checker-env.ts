@@ -1,32 +1,37 @@
 // Turns the component's typed settings into the checker container's environment through the
 // checker's own schema and parser, so the two cannot drift.
 
-import { ConfigError, parseConfig, toEnvironment, type Settings } from "../checker/config";
+import {
+  ConfigError,
+  optionSpec,
+  parseConfig,
+  SETTING_KEYS,
+  toEnvironment,
+  type SettingKey,
+  type Settings,
+} from "../checker/config";
 import type { CheckerSettings } from "./args";
+
+// The component's settings are exactly the checker's settings (schema.ts SETTING_KEYS): a new
+// option that is not a component arg, or an arg that is no option, fails to compile here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const settingsAreOptions: Same<keyof CheckerSettings, SettingKey> = true;
+void settingsAreOptions;
 
 /** Settings as the checker's option schema spells them (strings, durations as typed). */
 export function toSettings(s: CheckerSettings): Settings {
   const out: Settings = {};
-  const set = (key: keyof Settings, value: string | number | undefined): void => {
-    if (value !== undefined) out[key] = String(value);
-  };
-  set("checkProtocol", s.checkProtocol);
-  set("checkPath", s.checkPath);
-  set("checkPort", s.checkPort);
-  set("expectedStatus", s.expectedStatus);
-  set("interval", s.interval);
-  set("timeout", s.timeout);
-  set("unhealthyThreshold", s.unhealthyThreshold);
-  set("healthyThreshold", s.healthyThreshold);
-  set("action", s.action);
-  set("maxUnhealthyPercent", s.maxUnhealthyPercent);
-  set("startupGrace", s.startupGrace);
-  set("logLevel", s.logLevel);
-  set("replaceAfter", s.replaceAfter);
-  set("replaceCooldown", s.replaceCooldown);
-  set("maxReplacementsPerCycle", s.maxReplacementsPerCycle);
-  if (s.services !== undefined) out.services = s.services.join(",");
-  if (s.serviceOverrides !== undefined) out.serviceOverrides = JSON.stringify(s.serviceOverrides);
+  for (const key of SETTING_KEYS) {
+    const value: unknown = s[key];
+    if (value === undefined) continue;
+    const shape = optionSpec(key).shape;
+    out[key] =
+      shape === "list"
+        ? (value as readonly string[]).join(",")
+        : shape === "json"
+          ? JSON.stringify(value)
+          : String(value as string | number);
+  }
   return out;
 }
 
@@ -50,8 +55,8 @@ export function checkerEnvironment(
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new Error(
-      `CloudMapHealthChecker: invalid checker settings:\n${err.problems
-        .map((p) => `  - ${nameArgs(p)}`)
+      `CloudMapHealthChecker: invalid checker settings:\n${err.issues
+        .map((i) => `  - \`${argOf(i.key)}\`: ${i.message}`)
         .join("\n")}`,
       { cause: err },
     );
@@ -72,10 +77,7 @@ export function nodeOptions(memoryMiB: number): string {
   return `--max-old-space-size=${oldSpace} --max-semi-space-size=${semiSpace}`;
 }
 
-/** Rewrites `--check-path / CMHC_CHECK_PATH: ...` to name the component arg: `checkPath`. */
-function nameArgs(problem: string): string {
-  return problem.replace(/^--([a-z-]+) \/ CMHC_[A-Z_]+/, (_, flag: string) => {
-    const arg = flag.replace(/-([a-z])/g, (_m: string, c: string) => c.toUpperCase());
-    return `\`${arg === "listen" ? "statusPort" : arg}\``;
-  });
+/** The component arg a checker setting comes from: the same key, but `statusPort` for `listen`. */
+function argOf(key: string): string {
+  return key === "listen" ? "statusPort" : key;
 }

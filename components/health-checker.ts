@@ -9,6 +9,7 @@ import { STATE_TABLE_SCHEMA } from "../checker/state/table-schema";
 import type { CloudMapHealthCheckerArgs } from "./args";
 import { checkerEnvironment, nodeOptions } from "./checker-env";
 import { ecsTasksTrust, executionRolePolicy, taskRolePolicy } from "./iam";
+import { withDefaults } from "./defaults";
 import { validateArgs } from "./validate";
 
 export const TYPE_TOKEN = "cloudmap-health-checker:index:CloudMapHealthChecker";
@@ -33,12 +34,14 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
 
   constructor(
     name: string,
-    args: CloudMapHealthCheckerArgs,
+    inputArgs: CloudMapHealthCheckerArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super(TYPE_TOKEN, name, {}, opts);
+    // Defaults resolved once: validation and every resource below read the same values.
+    const args = withDefaults(inputArgs);
     validateArgs(args);
-    const statusPort = args.statusPort ?? 9090;
+    const statusPort = args.statusPort;
     const { env, intervalMs, replaces } = checkerEnvironment(args, statusPort);
     const tags = { "app:name": "cloudmap-health-checker", ...args.tags };
     const parent = { parent: this };
@@ -49,7 +52,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
 
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
-      { retentionInDays: args.logRetentionInDays ?? 30, tags },
+      { retentionInDays: args.logRetentionInDays, tags },
       parent,
     );
 
@@ -106,7 +109,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
           repositoryUrl: repo.repositoryUrl,
           context: ROOT,
           dockerfile: path.join(ROOT, "checker", "Dockerfile"),
-          platform: (args.architecture ?? "ARM64") === "ARM64" ? "linux/arm64" : "linux/amd64",
+          platform: args.architecture === "ARM64" ? "linux/arm64" : "linux/amd64",
         },
         parent,
       );
@@ -221,7 +224,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
           ...env,
           CMHC_NAMESPACE: namespaceId,
           CMHC_STATE_TABLE: table,
-          NODE_OPTIONS: nodeOptions(args.memory ?? 512),
+          NODE_OPTIONS: nodeOptions(args.memory),
         })
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([key, value]) => ({ name: key, value })),
@@ -264,12 +267,12 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
       `${name}-task`,
       {
         family: `${name}-cloudmap-health-checker`,
-        cpu: String(args.cpu ?? 256),
-        memory: String(args.memory ?? 512),
+        cpu: String(args.cpu),
+        memory: String(args.memory),
         networkMode: "awsvpc",
         requiresCompatibilities: ["FARGATE"],
         runtimePlatform: {
-          cpuArchitecture: args.architecture ?? "ARM64",
+          cpuArchitecture: args.architecture,
           operatingSystemFamily: "LINUX",
         },
         executionRoleArn: executionRole.arn,
@@ -285,14 +288,14 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
       {
         cluster: clusterArn,
         taskDefinition: taskDefinition.arn,
-        desiredCount: args.desiredCount ?? 1,
+        desiredCount: args.desiredCount,
         launchType: "FARGATE",
         networkConfiguration: {
           subnets: args.subnetIds,
           securityGroups: pulumi
             .all([securityGroup.id, pulumi.all(args.securityGroupIds ?? [])])
             .apply(([own, extra]) => [own, ...extra]),
-          assignPublicIp: args.assignPublicIp ?? false,
+          assignPublicIp: args.assignPublicIp,
         },
         // Two checkers never overlap for long: stop the old one before starting the new.
         deploymentMinimumHealthyPercent: 0,

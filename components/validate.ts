@@ -1,6 +1,6 @@
 // Construction-time validation: every message names the arg in backticks and says what to do.
 
-import type { CloudMapHealthCheckerArgs } from "./args";
+import type { ResolvedArgs } from "./defaults";
 
 const FARGATE_MEMORY: Record<number, readonly [number, number]> = {
   256: [512, 2048],
@@ -20,7 +20,7 @@ const LOG_RETENTION = [
   3653,
 ];
 
-export function validateArgs(args: CloudMapHealthCheckerArgs): void {
+export function validateArgs(args: ResolvedArgs): void {
   const problems: string[] = [];
   const missing = (value: unknown): boolean =>
     value === undefined ||
@@ -56,12 +56,12 @@ export function validateArgs(args: CloudMapHealthCheckerArgs): void {
       problems.push(`\`targetPorts\`: ${port} is not a port (1-65535)`);
     }
   }
-  const statusPort = args.statusPort ?? 9090;
+  const statusPort = args.statusPort;
   if (!Number.isInteger(statusPort) || statusPort < 1 || statusPort > 65535) {
     problems.push(`\`statusPort\`: ${statusPort} is not a port (1-65535)`);
   }
-  const cpu = args.cpu ?? 256;
-  const memory = args.memory ?? 512;
+  const cpu = args.cpu;
+  const memory = args.memory;
   const range = FARGATE_MEMORY[cpu];
   if (!range) {
     problems.push(
@@ -72,19 +72,19 @@ export function validateArgs(args: CloudMapHealthCheckerArgs): void {
       `\`memory\`: ${memory} MiB does not fit \`cpu\` ${cpu}; use ${range[0]}-${range[1]} MiB`,
     );
   }
-  const architecture: unknown = args.architecture ?? "ARM64";
+  const architecture: unknown = args.architecture;
   if (typeof architecture !== "string" || !ARCHITECTURES.includes(architecture)) {
     problems.push(
       `\`architecture\`: ${JSON.stringify(architecture)} is not a Fargate CPU architecture; use ${ARCHITECTURES.join(" or ")} (upper case)`,
     );
   }
-  const retention = args.logRetentionInDays ?? 30;
+  const retention = args.logRetentionInDays;
   if (!LOG_RETENTION.includes(retention)) {
     problems.push(
       `\`logRetentionInDays\`: ${retention} is not a CloudWatch retention; use one of ${LOG_RETENTION.join(", ")}`,
     );
   }
-  const desired = args.desiredCount ?? 1;
+  const desired = args.desiredCount;
   if (!Number.isInteger(desired) || desired < 0 || desired > 10) {
     problems.push(
       `\`desiredCount\`: ${desired} must be an integer from 0 to 10 (replicas share one lease)`,

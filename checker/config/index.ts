@@ -3,13 +3,16 @@ export {
   OPTIONS,
   OVERRIDE_KEYS,
   optionSpec,
+  SETTING_KEYS,
   settingLabel,
+  type SettingKey,
   type OptionKey,
   type OptionSpec,
   type Settings,
 } from "./schema";
 export {
   ConfigError,
+  type ConfigIssue,
   defaultSettings,
   parseConfig,
   parseStateTable,
@@ -26,3 +29,4 @@ export {
   unknownVariables,
   type UnknownVariable,
 } from "./env-check";
+export { listen } from "./values";

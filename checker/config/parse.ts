@@ -13,9 +13,20 @@ import {
 } from "./schema";
 import * as v from "./values";
 
+/** One thing wrong with the settings: which setting (if one), and what is wrong with it. */
+export interface ConfigIssue {
+  readonly key: OptionKey;
+  readonly message: string;
+}
+
 export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
+  /** Each issue as the CLI says it: `--listen / CMHC_LISTEN: ...`. */
+  readonly problems: readonly string[];
+
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    const problems = issues.map((i) => `${settingLabel(i.key)}: ${i.message}`);
     super(problems.map((p) => `  - ${p}`).join("\n"));
+    this.problems = problems;
     this.name = "ConfigError";
   }
 }
@@ -65,7 +76,7 @@ export interface ConfigInput {
 }
 
 /** Reads settings flag first, then variable, then default; each problem goes to `problems`. */
-function settingReader(input: ConfigInput, problems: string[]) {
+function settingReader(input: ConfigInput, problems: ConfigIssue[]) {
   const text = (key: OptionKey): string | undefined => {
     const o = optionSpec(key);
     const flag = input.flags?.[key];
@@ -80,7 +91,7 @@ function settingReader(input: ConfigInput, problems: string[]) {
     try {
       return parse(raw);
     } catch (err) {
-      problems.push(`${settingLabel(key)}: ${(err as Error).message}`);
+      problems.push({ key, message: (err as Error).message });
       return undefined;
     }
   }
@@ -88,14 +99,15 @@ function settingReader(input: ConfigInput, problems: string[]) {
 }
 
 export function parseConfig(input: ConfigInput): CheckerConfig {
-  const problems: string[] = [];
+  const problems: ConfigIssue[] = [];
   const { text, get } = settingReader(input, problems);
 
   const namespace = get("namespace", v.namespace);
   if (text("namespace") === undefined) {
-    problems.push(
-      `${settingLabel("namespace")}: required: the Cloud Map namespace ID (ns-...) or name`,
-    );
+    problems.push({
+      key: "namespace",
+      message: "required: the Cloud Map namespace ID (ns-...) or name",
+    });
   }
   const intervalMs = get("interval", v.duration(100));
   const base: ServiceValues = {};
@@ -104,16 +116,12 @@ export function parseConfig(input: ConfigInput): CheckerConfig {
     (base as Record<string, unknown>)[key] = get(key, parse);
   }
   if (intervalMs !== undefined && base.timeout !== undefined && base.timeout >= intervalMs) {
-    problems.push(
-      `${settingLabel("timeout")}: must be below the interval (${text("interval")}), got ${text("timeout")}`,
-    );
+    problems.push({
+      key: "timeout",
+      message: `must be below the interval (${text("interval")}), got ${text("timeout")}`,
+    });
   }
-  const overrides = parseOverrides(
-    text("serviceOverrides"),
-    intervalMs,
-    problems,
-    settingLabel("serviceOverrides"),
-  );
+  const overrides = parseOverrides(text("serviceOverrides"), intervalMs, problems);
   const config = {
     namespace: namespace ?? "",
     services: get("services", v.nameList),
@@ -147,10 +155,10 @@ export function parseConfig(input: ConfigInput): CheckerConfig {
 
 /** `init-state`'s table, checked by the very parser `run` applies to it. */
 export function parseStateTable(input: ConfigInput): string {
-  const problems: string[] = [];
+  const problems: ConfigIssue[] = [];
   const table = settingReader(input, problems).get("stateTable", v.tableName);
   if (table === undefined && problems.length === 0) {
-    problems.push(`${settingLabel("stateTable")}: required: the DynamoDB table to create`);
+    problems.push({ key: "stateTable", message: "required: the DynamoDB table to create" });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return table!;
@@ -159,37 +167,37 @@ export function parseStateTable(input: ConfigInput): string {
 function parseOverrides(
   raw: string | undefined,
   intervalMs: number | undefined,
-  problems: string[],
-  label: string,
+  issues: ConfigIssue[],
 ): Map<string, ServiceValues> {
+  const problem = (message: string): void => void issues.push({ key: "serviceOverrides", message });
   const out = new Map<string, ServiceValues>();
   if (raw === undefined) return out;
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    problems.push(`${label}: not valid JSON (${(err as Error).message})`);
+    problem(`not valid JSON (${(err as Error).message})`);
     return out;
   }
   if (!isPlainObject(json)) {
-    problems.push(`${label}: expected a JSON object keyed by Cloud Map service name`);
+    problem(`expected a JSON object keyed by Cloud Map service name`);
     return out;
   }
   for (const [service, settings] of Object.entries(json)) {
     if (!isPlainObject(settings)) {
-      problems.push(`${label}: service "${service}": expected an object of settings`);
+      problem(`service "${service}": expected an object of settings`);
       continue;
     }
     const values: ServiceValues = {};
     for (const [key, value] of Object.entries(settings)) {
       if (!(OVERRIDE_KEYS as readonly string[]).includes(key)) {
-        problems.push(
-          `${label}: service "${service}": unknown key "${key}" (allowed: ${OVERRIDE_KEYS.join(", ")})`,
+        problem(
+          `service "${service}": unknown key "${key}" (allowed: ${OVERRIDE_KEYS.join(", ")})`,
         );
         continue;
       }
       if (typeof value !== "string" && typeof value !== "number") {
-        problems.push(`${label}: service "${service}": ${key}: expected a string or number`);
+        problem(`service "${service}": ${key}: expected a string or number`);
         continue;
       }
       try {
@@ -197,11 +205,11 @@ function parseOverrides(
           String(value),
         );
       } catch (err) {
-        problems.push(`${label}: service "${service}": ${key}: ${(err as Error).message}`);
+        problem(`service "${service}": ${key}: ${(err as Error).message}`);
       }
     }
     if (intervalMs !== undefined && values.timeout !== undefined && values.timeout >= intervalMs) {
-      problems.push(`${label}: service "${service}": timeout must be below the interval`);
+      problem(`service "${service}": timeout must be below the interval`);
     }
     out.set(service, values);
   }

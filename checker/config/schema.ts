@@ -10,6 +10,16 @@ export interface OptionSpec {
   /** Default in the form a user would type it; undefined when there is none. */
   readonly default: string | undefined;
   readonly description: string;
+  /**
+   * The value's shape where it is not text (the Pulumi component, stack config and rollout
+   * flags take it typed): a number, a list of names, or a JSON object.
+   */
+  readonly shape?: "number" | "list" | "json";
+  /**
+   * Not a checker setting of the component: it sets this one itself (the namespace and state
+   * table from its own args, the listen address from `statusPort`).
+   */
+  readonly deployment?: true;
 }
 
 export const OPTIONS = [
@@ -20,6 +30,7 @@ export const OPTIONS = [
     valueName: "id-or-name",
     default: undefined,
     description: "Cloud Map namespace ID (ns-...) or name (required)",
+    deployment: true,
   },
   {
     key: "services",
@@ -28,6 +39,7 @@ export const OPTIONS = [
     valueName: "names",
     default: undefined,
     description: "comma-separated allow-list of Cloud Map service names (default: all)",
+    shape: "list",
   },
   {
     key: "interval",
@@ -52,6 +64,7 @@ export const OPTIONS = [
     valueName: "n",
     default: "3",
     description: "consecutive failures before an instance is taken out of rotation",
+    shape: "number",
   },
   {
     key: "healthyThreshold",
@@ -60,6 +73,7 @@ export const OPTIONS = [
     valueName: "n",
     default: "2",
     description: "consecutive successes before it is put back",
+    shape: "number",
   },
   {
     key: "checkProtocol",
@@ -84,6 +98,7 @@ export const OPTIONS = [
     valueName: "port",
     default: undefined,
     description: "port to probe (default: the instance's AWS_INSTANCE_PORT)",
+    shape: "number",
   },
   {
     key: "expectedStatus",
@@ -108,6 +123,7 @@ export const OPTIONS = [
     valueName: "percent",
     default: "50",
     description: "most of a service that may be out of rotation at once",
+    shape: "number",
   },
   {
     key: "startupGrace",
@@ -141,6 +157,7 @@ export const OPTIONS = [
     valueName: "n",
     default: "1",
     description: "at most this many replacements per cycle, across services",
+    shape: "number",
   },
   {
     key: "degradedFailPercent",
@@ -149,6 +166,7 @@ export const OPTIONS = [
     valueName: "percent",
     default: "80",
     description: "failed share of a cycle's probes above which the checker calls itself degraded",
+    shape: "number",
   },
   {
     key: "degradedMinInstances",
@@ -157,6 +175,7 @@ export const OPTIONS = [
     valueName: "n",
     default: "5",
     description: "fewer probed instances never make a cycle degraded",
+    shape: "number",
   },
   {
     key: "concurrency",
@@ -182,6 +201,7 @@ export const OPTIONS = [
     valueName: "rate",
     default: "5",
     description: "rate limit on Cloud Map writes",
+    shape: "number",
   },
   {
     key: "serviceOverrides",
@@ -190,6 +210,7 @@ export const OPTIONS = [
     valueName: "json",
     default: undefined,
     description: "JSON object of per-service overrides keyed by Cloud Map service name",
+    shape: "json",
   },
   {
     key: "stateTable",
@@ -199,6 +220,7 @@ export const OPTIONS = [
     default: undefined,
     description:
       "DynamoDB table for durable removal records and the replica lease (default: in memory)",
+    deployment: true,
   },
   {
     key: "listen",
@@ -207,6 +229,7 @@ export const OPTIONS = [
     valueName: "host:port",
     default: "0.0.0.0:9090",
     description: "address of /healthz, /livez, /metrics and /status",
+    deployment: true,
   },
   {
     key: "logLevel",
@@ -219,6 +242,13 @@ export const OPTIONS = [
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTIONS)[number]["key"];
+
+/** The options that are checker settings of the component, stack config and rollout. */
+export type SettingKey = Exclude<(typeof OPTIONS)[number], { deployment: true }>["key"];
+
+export const SETTING_KEYS = OPTIONS.filter((o) => !("deployment" in o)).map(
+  (o) => o.key,
+) as readonly SettingKey[];
 
 /** Option values as strings, the way a user or the Pulumi component writes them. */
 export type Settings = Partial<Record<OptionKey, string>>;

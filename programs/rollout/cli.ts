@@ -20,7 +20,8 @@ interface CliOptions {
   roleName?: string;
   namespaces?: string;
   prune?: boolean;
-  concurrency: string;
+  /** Accounts x Regions, and stacks, handled at once (`--concurrency` is the checker's own). */
+  parallel: string;
   stackPrefix: string;
   json?: boolean;
   configFile?: string;
@@ -123,9 +124,9 @@ async function buildPlan(
       "--accounts other than the current one need --role-name (the role to assume in each)",
     );
   }
-  const concurrency = Number(o.concurrency);
+  const concurrency = Number(o.parallel);
   if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new Error("--concurrency: expected an integer >= 1");
+    throw new Error("--parallel: expected an integer >= 1");
   // Only assume a role in accounts other than the caller's own.
   const all = targets(accounts, regions, o.roleName, me.partition).map((t) =>
     t.accountId === me.accountId ? { ...t, roleArn: undefined } : t,
@@ -167,7 +168,7 @@ function addOptions(cmd: Command): Command {
     )
     .option("--namespaces <list>", "only these namespaces (names or IDs)")
     .option("--prune", "destroy checker stacks whose namespace no longer exists")
-    .option("--concurrency <n>", "accounts x Regions, and stacks, handled at once", "4")
+    .option("--parallel <n>", "accounts x Regions, and stacks, handled at once", "4")
     .option("--stack-prefix <prefix>", "stack names: PREFIX-ACCOUNT-REGION-NAMESPACE", "cmhc")
     .option("--json", "machine-readable output")
     .option(
@@ -196,7 +197,7 @@ function runCommand(operation: Operation) {
     const { plan, discovery } = await buildPlan(o, true);
     if (!o.json) printPlan(plan, discovery.failures);
     const results = await executePlan(plan, operation, {
-      concurrency: Number(o.concurrency),
+      concurrency: Number(o.parallel),
       pulumiRoot: o.pulumiRoot,
       log: (line) => process.stderr.write(`${line}\n`),
     });

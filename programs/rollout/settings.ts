@@ -1,51 +1,39 @@
-// The checker settings the rollout applies to every stack. Flags, value names and help come from
-// the checker's own option schema, and the list of keys is checked against the component's
-// CheckerSettings by the compiler, so the rollout CLI cannot drift from either.
+// The checker settings the rollout applies to every stack. Flags, value names, help and value
+// shapes come from the checker's own option schema (whose settings the compiler holds equal to
+// the component's CheckerSettings), so the rollout CLI cannot drift from either.
 
 import { Option, type Command } from "commander";
-import type { CheckerSettings, ServiceOverride } from "../../components";
+import type { CheckerSettings } from "../../components";
 import {
   ConfigError,
   optionSpec,
   parseConfig,
-  type OptionKey,
+  SETTING_KEYS,
   type Settings,
 } from "../../checker/config";
 
 type Key = keyof CheckerSettings;
-// Every component setting is a checker option (same key): a new one fails to compile here.
-const keysAreOptions: Key extends OptionKey ? true : never = true;
-void keysAreOptions;
 
-const text = <T extends string>(t: string): T => t as T;
+/** Flag text -> the component's typed value, by the option's shape in the checker's schema. */
+function convert(key: Key, t: string): unknown {
+  switch (optionSpec(key).shape) {
+    case "number":
+      return Number(t);
+    case "list":
+      return t
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+    case "json":
+      return JSON.parse(t) as unknown;
+    default:
+      // `concurrency` takes a number or `auto`: pass either as typed.
+      return key === "concurrency" && /^\d+$/.test(t.trim()) ? Number(t) : t;
+  }
+}
 
-/** Flag text -> the component's typed value; one entry per component setting (compiler-checked). */
-const CONVERT: { [K in Key]-?: (t: string) => NonNullable<CheckerSettings[K]> } = {
-  checkProtocol: text,
-  checkPath: text,
-  checkPort: Number,
-  expectedStatus: text,
-  interval: text,
-  timeout: text,
-  unhealthyThreshold: Number,
-  healthyThreshold: Number,
-  action: text,
-  maxUnhealthyPercent: Number,
-  startupGrace: text,
-  services: (t) =>
-    t
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  serviceOverrides: (t) => JSON.parse(t) as Record<string, ServiceOverride>,
-  replaceAfter: text,
-  replaceCooldown: text,
-  maxReplacementsPerCycle: Number,
-  logLevel: text,
-};
-
-/** Checker settings a rollout applies to every stack (the component's CheckerSettings). */
-export const STACK_SETTING_KEYS = Object.keys(CONVERT) as Key[];
+/** Checker settings a rollout applies to every stack: every checker setting (schema.ts). */
+export const STACK_SETTING_KEYS: readonly Key[] = SETTING_KEYS;
 
 /** Adds one flag per setting, spelled as the checker spells it. */
 export function addSettingOptions(cmd: Command): Command {
@@ -75,6 +63,6 @@ export function settingsFromFlags(opts: Record<string, unknown>): CheckerSetting
     throw err;
   }
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) out[key] = CONVERT[key as Key](value);
+  for (const [key, value] of Object.entries(raw)) out[key] = convert(key as Key, value);
   return out as CheckerSettings;
 }
