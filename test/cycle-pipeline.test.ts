@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { systemClock } from "../checker/clock";
 import { parseConfig } from "../checker/config";
 import type { ProbeResult } from "../checker/domain/types";
 import { Checker } from "../checker/cycle/checker";
@@ -13,6 +12,10 @@ import { LocalLease } from "../checker/state/local-lease";
 import { MemoryStateStore } from "../checker/state/memory-store";
 import { FAST, type LogLine } from "./support/checker-harness";
 import { MEMORY_NAMESPACE, memoryNamespace, taskIdOf } from "./support/memory-ports";
+import { VirtualClock } from "./support/virtual-clock";
+
+/** The clock of the test's checker: virtual, driven by `cycle` (set afresh by `setup`). */
+let clock = new VirtualClock();
 
 /** Targets that all answer, each after `ms`; counts in-flight. */
 class SlowProber implements Prober {
@@ -23,9 +26,9 @@ class SlowProber implements Prober {
   async probe(): Promise<ProbeResult> {
     this.probed++;
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
-    await new Promise((r) => setTimeout(r, this.ms));
+    await clock.sleep(this.ms);
     this.inFlight--;
-    return { ok: true, detail: "HTTP 200", latencyMs: this.ms, at: Date.now() };
+    return { ok: true, detail: "HTTP 200", latencyMs: this.ms, at: clock.now() };
   }
 }
 
@@ -37,7 +40,7 @@ class RecordingProber implements Prober {
   async probe(target: { host: string }): Promise<ProbeResult> {
     this.hosts.push(target.host);
     this.first?.();
-    return { ok: true, detail: "HTTP 200", latencyMs: 1, at: Date.now() };
+    return { ok: true, detail: "HTTP 200", latencyMs: 1, at: clock.now() };
   }
 }
 
@@ -55,9 +58,9 @@ class HangingProber implements Prober {
       Number(target.host.split(".").pop()) - 1 + 250 * (Number(target.host.split(".")[2]) - 60);
     try {
       if (last < this.healthy)
-        return { ok: true, detail: "HTTP 200", latencyMs: 1, at: Date.now() };
-      await new Promise((r) => setTimeout(r, check.timeoutMs));
-      return { ok: false, detail: "timeout", latencyMs: check.timeoutMs, at: Date.now() };
+        return { ok: true, detail: "HTTP 200", latencyMs: 1, at: clock.now() };
+      await clock.sleep(check.timeoutMs);
+      return { ok: false, detail: "timeout", latencyMs: check.timeoutMs, at: clock.now() };
     } finally {
       this.inFlight--;
     }
@@ -82,13 +85,14 @@ async function setup(
     env: {},
   });
   const metrics = new Metrics();
-  const status = new StatusBook(config.intervalMs, Date.now());
+  clock = new VirtualClock();
+  const status = new StatusBook(config.intervalMs, clock.now());
   const checker = await Checker.create({
     config,
     cloudMap,
     ecs,
     prober,
-    clock: systemClock,
+    clock,
     store: new MemoryStateStore(),
     lease: new LocalLease("test"),
     logger: createLogger("debug", { write: (l: string) => void logs.push(JSON.parse(l)) }),
@@ -98,18 +102,29 @@ async function setup(
   return { cloudMap, ecs, prober: prober as RecordingProber, logs, checker, metrics, status };
 }
 
+/** One cycle, with the virtual clock driven until it ends (bounded, so a hang fails the test). */
+async function cycle(w: { checker: Checker }): Promise<Awaited<ReturnType<Checker["runCycle"]>>> {
+  let done = false;
+  const running = w.checker.runCycle().finally(() => (done = true));
+  for (let k = 0; !done; k++) {
+    if (k > 10_000) throw new Error("the cycle did not end within 500 s of virtual time");
+    await clock.run(clock.now() + 50);
+  }
+  return running;
+}
+
 describe("probe concurrency", () => {
   it("auto: enough probes in flight that hanging targets do not hold back the others", async () => {
     // 600 targets, 550 hanging until the timeout (150 ms), spread over 90 ms (FAST): a fixed
     // 64 in flight would start most probes late; auto sizes the pool for all of them.
     const prober = new HangingProber(50);
     const w = await setup(600, prober);
-    await w.checker.runCycle();
+    await cycle(w);
     assert.equal(prober.probed, 600, "every instance probed");
     assert.ok(prober.maxInFlight > 64, `more than 64 in flight (${prober.maxInFlight})`);
     const fixed = new HangingProber(50);
     const f = await setup(600, fixed, { concurrency: "64" });
-    await f.checker.runCycle();
+    await cycle(f);
     assert.equal(fixed.maxInFlight, 64, "a fixed setting is a hard limit");
   });
 
@@ -118,7 +133,7 @@ describe("probe concurrency", () => {
     // flight would start the last ones some 200 ms late; by the mean probe time, about 1,200.
     const prober = new SlowProber(60);
     const w = await setup(1200, prober);
-    await w.checker.runCycle();
+    await cycle(w);
     assert.equal(prober.probed, 1200, "every instance probed");
     assert.ok(prober.maxInFlight > 256, `more than 256 in flight (${prober.maxInFlight})`);
   });
@@ -158,14 +173,14 @@ describe("a cycle's ECS read runs alongside its probes", () => {
     let probedBeforeAnswer = 0;
     w.ecs.beforeDescribe = async () => {
       // Held back until a probe has started (or 2 s, if the cycle waited for ECS first).
-      await Promise.race([w.prober.firstProbe, new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([w.prober.firstProbe, clock.sleep(2000)]);
       probedBeforeAnswer = w.prober.hosts.length;
     };
     // ECS says one task is stopping, and only DescribeTasks says so (ListTasks has not seen it).
     const id = taskIdOf(2);
     w.ecs.tasks.set(id, { ...w.ecs.tasks.get(id)!, lastStatus: "DEACTIVATING" });
 
-    const report = await w.checker.runCycle();
+    const report = await cycle(w);
     assert.ok(probedBeforeAnswer > 0, "probes started before DescribeTasks answered");
     assert.deepEqual(w.cloudMap.mutations, [`deregister ${id}`], "the answer was used at once");
     assert.match(report.actions[0]!.reason, /going away/);
@@ -175,7 +190,7 @@ describe("a cycle's ECS read runs alongside its probes", () => {
     const w = await setup(4);
     const id = taskIdOf(1);
     w.ecs.tasks.set(id, { ...w.ecs.tasks.get(id)!, desiredStatus: "STOPPED" });
-    await w.checker.runCycle();
+    await cycle(w);
     assert.equal(w.prober.hosts.length, 3);
     assert.ok(!w.prober.hosts.includes("127.0.60.2"), "the stopping task was not probed");
     assert.deepEqual(w.cloudMap.mutations, [`deregister ${id}`]);
@@ -191,17 +206,17 @@ describe("a cycle's ECS read runs alongside its probes", () => {
       return describe(refs);
     };
     const id = taskIdOf(1);
-    await w.checker.runCycle();
-    await w.checker.runCycle(); // the second failure takes it out
+    await cycle(w);
+    await cycle(w); // the second failure takes it out
     assert.deepEqual(w.cloudMap.mutations, [`deregister ${id}`]);
     asked.length = 0;
-    await w.checker.runCycle();
-    await w.checker.runCycle();
+    await cycle(w);
+    await cycle(w);
     assert.ok(!asked.includes(id), "out and still failing: nothing for ECS to decide");
     prober.failing = new Set();
-    await w.checker.runCycle(); // first success
+    await cycle(w); // first success
     asked.length = 0;
-    await w.checker.runCycle(); // second success puts it back
+    await cycle(w); // second success puts it back
     assert.ok(asked.includes(id), "ECS was asked before the re-registration");
     assert.deepEqual(w.cloudMap.mutations, [`deregister ${id}`, `register ${id}`]);
   });
@@ -212,7 +227,7 @@ describe("a cycle's ECS read runs alongside its probes", () => {
       await w.prober.firstProbe;
       throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
     };
-    const report = await w.checker.runCycle();
+    const report = await cycle(w);
     assert.equal(report.probeStats.probed, 4, "the probes ran");
     assert.deepEqual(w.cloudMap.mutations, [], "nothing was decided from the failure");
     for (const i of report.services[0]!.instances)
@@ -227,10 +242,10 @@ class TimedProber implements Prober {
   readonly order: string[] = [];
   constructor(public failing: Set<string> | "all" = new Set()) {}
   async probe(target: { host: string }): Promise<ProbeResult> {
-    this.started.push(Date.now());
+    this.started.push(clock.now());
     this.order.push(target.host);
     const ok = this.failing !== "all" && !this.failing.has(target.host);
-    return { ok, detail: ok ? "HTTP 200" : "HTTP 500", latencyMs: 1, at: Date.now() };
+    return { ok, detail: ok ? "HTTP 200" : "HTTP 500", latencyMs: 1, at: clock.now() };
   }
 }
 
@@ -240,11 +255,11 @@ function timeMutations(w: Awaited<ReturnType<typeof setup>>): Array<{ what: stri
   const dereg = w.cloudMap.deregisterInstance.bind(w.cloudMap);
   const reg = w.cloudMap.registerInstance.bind(w.cloudMap);
   w.cloudMap.deregisterInstance = async (s, i) => {
-    timed.push({ what: `deregister ${i}`, at: Date.now() });
+    timed.push({ what: `deregister ${i}`, at: clock.now() });
     return dereg(s, i);
   };
   w.cloudMap.registerInstance = async (s, i, a) => {
-    timed.push({ what: `register ${i}`, at: Date.now() });
+    timed.push({ what: `register ${i}`, at: clock.now() });
     return reg(s, i, a);
   };
   return timed;
@@ -262,13 +277,13 @@ describe("decisions as probes land", () => {
     const prober = new TimedProber();
     const w = await setup(20, prober, SLOW);
     const timed = timeMutations(w);
-    await w.checker.runCycle(); // learns the order (offsets are stable across cycles)
+    await cycle(w); // learns the order (offsets are stable across cycles)
     const first = prober.order[0]!;
     const id = taskIdOf(indexOf(first));
     prober.failing = new Set([first]);
-    await w.checker.runCycle();
+    await cycle(w);
     prober.started.length = 0;
-    const report = await w.checker.runCycle();
+    const report = await cycle(w);
     assert.deepEqual(
       timed.map((t) => t.what),
       [`deregister ${id}`],
@@ -280,9 +295,9 @@ describe("decisions as probes land", () => {
     assert.equal(report.services[0]!.instances.filter((i) => i.probe).length, 20);
 
     prober.failing = new Set();
-    await w.checker.runCycle();
+    await cycle(w);
     prober.started.length = 0;
-    await w.checker.runCycle();
+    await cycle(w);
     assert.deepEqual(timed[1]?.what, `register ${id}`);
     assert.ok(timed[1]!.at < Math.max(...prober.started) - 500, "put back as early");
   });
@@ -291,11 +306,11 @@ describe("decisions as probes land", () => {
     const prober = new TimedProber();
     const w = await setup(20, prober, SLOW, 5);
     const timed = timeMutations(w);
-    await w.checker.runCycle();
+    await cycle(w);
     const id = taskIdOf(7);
     w.ecs.tasks.set(id, { ...w.ecs.tasks.get(id)!, desiredStatus: "STOPPED" });
     prober.started.length = 0;
-    await w.checker.runCycle();
+    await cycle(w);
     assert.deepEqual(
       timed.map((t) => t.what),
       [`deregister ${id}`],
@@ -312,7 +327,7 @@ describe("decisions as probes land", () => {
   it("plans only the service a result came from, not the whole namespace", async () => {
     const prober = new TimedProber(new Set([hostOf(7)])); // in the second of four services
     const w = await setup(20, prober, SLOW, 5);
-    for (let c = 0; c < 3; c++) await w.checker.runCycle();
+    for (let c = 0; c < 3; c++) await cycle(w);
     assert.deepEqual(w.cloudMap.mutations, [`deregister ${taskIdOf(7)}`]);
     const passes = w.logs.filter((l) => l.msg === "decided mid-cycle");
     assert.equal(passes.length, 1, "the removal was decided as the probe landed");
@@ -324,8 +339,8 @@ describe("decisions as probes land", () => {
     const w = await setup(10, prober, { ...SLOW, maxUnhealthyPercent: "30" });
     const timed = timeMutations(w);
     prober.failing = new Set([0, 1, 2, 3, 4, 5].map(hostOf));
-    await w.checker.runCycle();
-    const report = await w.checker.runCycle();
+    await cycle(w);
+    const report = await cycle(w);
     assert.equal(timed.length, 3, `3 of 10 out, no more: ${timed.map((t) => t.what).join(", ")}`);
     assert.deepEqual(
       report.holds.map((h) => h.rule),
@@ -338,9 +353,9 @@ describe("decisions as probes land", () => {
     const prober = new TimedProber(new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(hostOf)));
     const w = await setup(40, prober, { ...SLOW, maxMutationsPerSecond: "2" }, 20);
     const timed = timeMutations(w);
-    await w.checker.runCycle(); // first failures
-    const cycle2 = Date.now();
-    const second = await w.checker.runCycle(); // all ten unhealthy: two tokens a second
+    await cycle(w); // first failures
+    const cycle2 = clock.now();
+    const second = await cycle(w); // all ten unhealthy: two tokens a second
     const done2 = timed.length;
     w.logs.length = 0;
     assert.ok(done2 >= 1 && done2 < 10, `the rate limit leaves some undone (${done2} of 10)`);
@@ -348,7 +363,7 @@ describe("decisions as probes land", () => {
       assert.ok(t.at <= cycle2 + 1800, "no mutation starts in the interval's last tenth");
     assert.ok(second.durationMs <= 2000);
     prober.started.length = 0;
-    await w.checker.runCycle();
+    await cycle(w);
     assert.ok(timed.length > done2, "the next cycle went on with them");
     assert.ok(
       timed[done2]!.at < Math.max(...prober.started),
@@ -363,10 +378,10 @@ describe("decisions as probes land", () => {
     const failing = [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32];
     const prober = new TimedProber(new Set(failing.map(hostOf)));
     const w = await setup(40, prober, { ...SLOW, maxMutationsPerSecond: "1" }, 10);
-    await w.checker.runCycle();
-    await w.checker.runCycle(); // all twelve unhealthy; about two removed
+    await cycle(w);
+    await cycle(w); // all twelve unhealthy; about two removed
     w.logs.length = 0;
-    await w.checker.runCycle();
+    await cycle(w);
     const first = w.logs.find((l) => l.msg === "decided mid-cycle");
     assert.ok(first, "a pass at the cycle's start");
     assert.ok(
@@ -385,13 +400,13 @@ describe("decisions as probes land", () => {
       degradedMinInstances: "5",
     });
     const timed = timeMutations(w);
-    const report = await w.checker.runCycle();
+    const report = await cycle(w);
     assert.equal(report.degraded, true);
     assert.equal(timed.length, 0, "nothing done");
     assert.ok(report.services[0]!.instances.every((i) => i.verdict === "healthy"));
     // The next cycle starts degraded too: its early probes decide nothing before the end says.
     prober.failing = new Set([hostOf(0)]);
-    const next = await w.checker.runCycle();
+    const next = await cycle(w);
     assert.equal(next.degraded, false);
     assert.deepEqual(
       timed.map((t) => t.what),
@@ -408,11 +423,11 @@ describe("reading a namespace of many services", () => {
     let most = 0;
     w.cloudMap.discoverRevision = async () => {
       most = Math.max(most, ++inFlight);
-      await new Promise((r) => setTimeout(r, 20));
+      await clock.sleep(20);
       inFlight--;
       return "1";
     };
-    const report = await w.checker.runCycle();
+    const report = await cycle(w);
     assert.ok(most > 1 && most <= 8, `between 2 and 8 reads at once (${most})`);
     assert.deepEqual(
       report.services.map((s) => s.name),
@@ -425,7 +440,7 @@ describe("reading a namespace of many services", () => {
 describe("where a cycle's time goes", () => {
   it("charges waiting on Cloud Map and ECS to their phases, apart from the probes", async () => {
     const w = await setup(4);
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const sleep = (ms: number) => clock.sleep(ms);
     const revision = w.cloudMap.discoverRevision.bind(w.cloudMap);
     w.cloudMap.discoverRevision = async (...args) => {
       await sleep(150);
@@ -436,7 +451,7 @@ describe("where a cycle's time goes", () => {
       await sleep(100);
       return listGoingAway();
     };
-    const report = await w.checker.runCycle();
+    const report = await cycle(w);
     const { phases } = report;
     assert.ok(phases.read >= 140, `read ${phases.read} ms`);
     assert.ok(phases.ecs >= 90, `ecs ${phases.ecs} ms`);
