@@ -3,7 +3,6 @@
 
 import type {
   Action,
-  ActionBasis,
   ActionMode,
   EcsServiceState,
   GlobalPolicy,
@@ -18,7 +17,15 @@ import type {
   TaskLookup,
   Wait,
 } from "../domain/types";
-import { registrationToken } from "./apply";
+import {
+  basisOf,
+  makeAction,
+  mayReturn,
+  removalReason,
+  streakDegraded,
+  type Evaluated,
+} from "./actions";
+import { initialState, observe } from "./fold-observation";
 import { judgeStreak, type ProbeHistory } from "./probe-window";
 import { firstBrake, isReplacementCandidate } from "./replace-brakes";
 import { canServe, describeTask, isEcsUnhealthy, isGone, isGoingAway } from "./task-signals";
@@ -90,15 +97,6 @@ export function resolveActionMode(
     };
   }
   return { mode: setting };
-}
-
-interface Evaluated {
-  readonly obs: InstanceObservation;
-  readonly next: InstanceState;
-  readonly goingAway: boolean;
-  /** Set on replacement candidates. */
-  readonly mode?: ActionMode;
-  readonly service?: ServiceInfo;
 }
 
 export function plan(input: PlanInput): Plan {
@@ -338,183 +336,4 @@ function planReplacements(
   }
 }
 
-function initialState(obs: InstanceObservation, service: ServiceInfo, now: number): InstanceState {
-  const inRotation = observedInRotation(obs, service);
-  return {
-    key: obs.key,
-    serviceId: obs.record.serviceId,
-    instanceId: obs.record.instanceId,
-    attributes: obs.record.attributes,
-    verdict: inRotation ? "healthy" : "unhealthy",
-    consecutiveFailures: 0,
-    consecutiveSuccesses: 0,
-    firstSeen: now,
-    inRotation,
-    removedByChecker: false,
-    removedAt: undefined,
-    mutatedAt: undefined,
-    removalReason: undefined,
-    lastProbe: undefined,
-    unhealthySince: inRotation ? undefined : now,
-    taskArn: undefined,
-  };
-}
-
-function observedInRotation(obs: InstanceObservation, service: ServiceInfo): boolean {
-  if (!obs.registered) return false;
-  return service.customHealth ? obs.customStatus !== "UNHEALTHY" : true;
-}
-
-/** Fold this cycle's observation into the instance's state (counters, verdict, rotation). */
-function observe(
-  base: InstanceState,
-  obs: InstanceObservation,
-  svc: ServiceObservation,
-  mode: ActionMode,
-  input: PlanInput,
-  degraded: boolean,
-): InstanceState {
-  const { now } = input;
-  let { inRotation, removedByChecker } = base;
-  // Trust Cloud Map over our memory once a listing is newer than our last change has had
-  // time to settle: someone else (ECS, an operator) may have put the instance back.
-  // Observe mode never changes Cloud Map, so its simulated rotation is kept as is.
-  const settled = base.mutatedAt === undefined || obs.observedAt >= base.mutatedAt + input.settleMs;
-  let verdict = base.verdict;
-  let unhealthySince = base.unhealthySince;
-  if (mode !== "observe" && settled && base.mutatedAt !== undefined) {
-    inRotation = observedInRotation(obs, svc.service);
-    if (inRotation && removedByChecker) {
-      // Back in rotation without us: judge it afresh from its counters, not from old evidence
-      // (a record restored after a restart carries no failure count).
-      removedByChecker = false;
-      verdict = "healthy";
-      unhealthySince = undefined;
-    }
-  }
-
-  let failures = base.consecutiveFailures;
-  let successes = base.consecutiveSuccesses;
-  let failingSince = base.failingSince;
-
-  if (isGoingAway(obs.task)) {
-    verdict = "unhealthy";
-    unhealthySince ??= now;
-  } else if (!degraded) {
-    // ECS's health status counts with the probe it is read with: one check per probe, however
-    // many passes a cycle makes. The checker's own probe errors count for nothing.
-    const probe = obs.probe?.local === true ? undefined : obs.probe;
-    const ecsUnhealthy = probe !== undefined && isEcsUnhealthy(obs.task);
-    const failing = ecsUnhealthy || (probe !== undefined && !probe.ok);
-    const succeeding = !ecsUnhealthy && probe !== undefined && probe.ok;
-    if (failing) {
-      successes = 0;
-      if (!inGrace(base, obs.task, svc.policy.startupGraceMs, now)) {
-        if (failures === 0) failingSince = ecsUnhealthy ? now : probe!.at;
-        failures++;
-      }
-    } else if (succeeding) {
-      successes++;
-      failures = 0;
-      failingSince = undefined;
-    }
-    if (verdict === "healthy" && failing && !inRotation) {
-      // Out of rotation, a recovery is only as good as its current streak: a failure ends it.
-      verdict = "unhealthy";
-      unhealthySince = now;
-    } else if (verdict === "healthy" && failures >= svc.policy.unhealthyThreshold) {
-      verdict = "unhealthy";
-      unhealthySince = now;
-    } else if (verdict === "unhealthy" && successes >= svc.policy.healthyThreshold) {
-      verdict = "healthy";
-      unhealthySince = undefined;
-    }
-  }
-
-  return {
-    ...base,
-    attributes: obs.registered ? obs.record.attributes : base.attributes,
-    verdict,
-    consecutiveFailures: failures,
-    consecutiveSuccesses: successes,
-    inRotation,
-    removedByChecker,
-    lastProbe: obs.probe !== undefined && obs.probe.local !== true ? obs.probe : base.lastProbe,
-    unhealthySince,
-    failingSince,
-    taskArn: obs.task.kind === "task" ? obs.task.task.taskArn : base.taskArn,
-  };
-}
-
-function inGrace(base: InstanceState, task: TaskLookup, graceMs: number, now: number): boolean {
-  const since =
-    task.kind === "task" && task.task.startedAt !== undefined
-      ? task.task.startedAt
-      : base.firstSeen;
-  return now - since < graceMs;
-}
-
-function removalReason(e: Evaluated): string {
-  if (isEcsUnhealthy(e.obs.task)) return "ECS reports the task UNHEALTHY";
-  const last = e.next.lastProbe?.detail ?? "no probe";
-  return `${e.next.consecutiveFailures} consecutive failed checks (last: ${last})`;
-}
-
-/** True when a target out of rotation may go back: its current streak passes the threshold. */
-export function mayReturn(state: InstanceState, healthyThreshold: number): boolean {
-  return (
-    state.verdict === "healthy" &&
-    state.consecutiveSuccesses >= healthyThreshold &&
-    state.lastProbe?.ok === true
-  );
-}
-
-export function streakDegraded(v: { probed: number; failed: number }): string {
-  return (
-    `${v.failed} of the namespace's ${v.probed} probes since this target's first failure ` +
-    `failed: suspecting the checker's own network, not removing`
-  );
-}
-
-/** ECS's word for a going-away task or ECS's own health check; else the probes it saw. */
-function basisOf(e: Evaluated, takeOut: boolean): ActionBasis {
-  if (e.goingAway || (takeOut && isEcsUnhealthy(e.obs.task))) return { kind: "task" };
-  const at = e.next.lastProbe?.at ?? 0;
-  if (!takeOut) return { kind: "probes", at };
-  return { kind: "probes", at, failingSince: e.next.failingSince ?? e.next.unhealthySince };
-}
-
-function makeAction(
-  e: Evaluated,
-  service: ServiceInfo,
-  mode: ActionMode,
-  takeOut: boolean,
-  reason: string,
-  basis: ActionBasis,
-): Action {
-  const common = {
-    basis,
-    key: e.obs.key,
-    serviceId: e.next.serviceId,
-    serviceName: service.name,
-    instanceId: e.next.instanceId,
-    reason,
-    dryRun: mode === "observe",
-  };
-  // Observe mode reports the action the service's own lever would take.
-  const statusLever = mode === "custom-status" || (mode === "observe" && service.customHealth);
-  if (statusLever) {
-    return { ...common, kind: "set-status", status: takeOut ? "UNHEALTHY" : "HEALTHY" };
-  }
-  if (takeOut) return { ...common, kind: "deregister", attributes: e.next.attributes };
-  return {
-    ...common,
-    kind: "register",
-    attributes: e.next.attributes,
-    creatorRequestId: registrationToken(
-      e.next.serviceId,
-      e.next.instanceId,
-      e.next.removedAt ?? e.next.firstSeen,
-    ),
-  };
-}
+export { mayReturn, streakDegraded } from "./actions";
