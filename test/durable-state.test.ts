@@ -19,19 +19,10 @@ import { DynamoStateStore } from "../checker/state/dynamo-store";
 import { ensureStateTable } from "../checker/state/init-table";
 import { makeChecker, type Harness } from "./support/checker-harness";
 import { runCli, startCli } from "./support/cli-process";
-import { startFaultProxy, type FaultProxy } from "./support/fault-proxy";
+import { DYNAMO_OPS, startFaultProxy, type FaultProxy } from "./support/fault-proxy";
 import { moto } from "./support/root-hooks";
 import { startHttpTarget, type HttpTarget } from "./support/targets";
 import { World, type WorldService } from "./support/world";
-
-const DYNAMO_OPS = [
-  "TransactWriteItems",
-  "UpdateItem",
-  "GetItem",
-  "Query",
-  "DeleteItem",
-  "PutItem",
-];
 
 describe("durable state and replicas (DynamoDB in moto)", function () {
   this.timeout(90_000);

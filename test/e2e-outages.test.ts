@@ -8,7 +8,7 @@ import { buildAwsClients } from "../checker/aws/clients";
 import { startStatusServer, type StatusServer } from "../checker/observability/server";
 import { ensureStateTable } from "../checker/state/init-table";
 import { makeChecker, type Harness, type LogLine } from "./support/checker-harness";
-import { startFaultProxy, type Fault, type FaultProxy } from "./support/fault-proxy";
+import { DYNAMO_OPS, startFaultProxy, type Fault, type FaultProxy } from "./support/fault-proxy";
 import { moto } from "./support/root-hooks";
 import { startHttpTarget, type HttpTarget } from "./support/targets";
 import { World } from "./support/world";
@@ -21,14 +21,6 @@ const CLOUD_MAP_READS = [
   "GetInstancesHealthStatus",
 ];
 const ECS_READS = ["DescribeTasks", "ListTasks", "DescribeServices"];
-const DYNAMO_OPS = [
-  "TransactWriteItems",
-  "UpdateItem",
-  "GetItem",
-  "Query",
-  "DeleteItem",
-  "PutItem",
-];
 
 interface Case {
   readonly source: string;

@@ -59,16 +59,12 @@ export interface CycleRun {
   closed: boolean;
 }
 
-export function newRun(r: {
-  readonly listed: readonly Listed[];
-  readonly tasks: TaskRead;
-  readonly started: number;
-  readonly actBy: number;
-  readonly passBy: number;
-  readonly signal: AbortSignal | undefined;
-  readonly expected: number;
-  readonly toPlan: Set<number>;
-}): CycleRun {
+export function newRun(
+  r: Pick<
+    CycleRun,
+    "listed" | "tasks" | "started" | "actBy" | "passBy" | "signal" | "expected" | "toPlan"
+  >,
+): CycleRun {
   return {
     ...r,
     all: new Map(),

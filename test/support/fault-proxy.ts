@@ -81,6 +81,16 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** Every DynamoDB operation the state store and the lease make (for faults on all of them). */
+export const DYNAMO_OPS = [
+  "TransactWriteItems",
+  "UpdateItem",
+  "GetItem",
+  "Query",
+  "DeleteItem",
+  "PutItem",
+];
+
 const MUTATING = /^(Register|Deregister|Update|Create|Delete|Stop|Run|Start|Put|Tag|Untag)/;
 
 const AWS_ERRORS = {
