@@ -60,10 +60,11 @@ export interface CheckerSettings {
   /** Per-service overrides keyed by Cloud Map service name. @default none */
   readonly serviceOverrides?: Readonly<Record<string, ServiceOverride>>;
   /**
-   * Stop (replace) a service's task that stays unhealthy this long (`2m`), so ECS drains its
-   * Service Connect proxy and starts another; `off` never. Recommended for Service Connect.
-   * Grants `ecs:StopTask` and `ecs:DescribeServices` on the given clusters only when on.
-   * @default "off"
+   * Stop (replace) a service's task that stays unhealthy and out of rotation this long (`2m`),
+   * so ECS drains it from every Service Connect proxy and starts another; `off` never; `auto`:
+   * `1m` in services ECS manages (Service Connect), never in others. Grants `ecs:StopTask` and
+   * `ecs:DescribeServices` on the given clusters unless `off` everywhere.
+   * @default "auto"
    */
   readonly replaceAfter?: string;
   /** At most one replacement per ECS service per this period. @default "5m" */

@@ -48,6 +48,7 @@ export function checkerEnvironment(
     const parsed = parseConfig({
       flags: { ...settings, namespace: "ns-validate", stateTable: "validate" },
     });
+    // `auto` replaces in the Service Connect services found at run time: grant it unless off.
     const replaces =
       parsed.defaults.policy.replaceAfterMs !== undefined ||
       [...parsed.overrides.values()].some((o) => o.policy.replaceAfterMs !== undefined);

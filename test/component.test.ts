@@ -162,7 +162,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
   });
 
   it("grants the task role only what the checker calls, scoped to this account, Region, clusters and table", async () => {
-    const c = await make();
+    const c = await make({ replaceAfter: "off" });
     const statements = c.policy("task");
     const sd = `arn:aws:servicediscovery:${REGION}:${ACCOUNT}`;
     const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${c.name}-state`;
@@ -229,7 +229,17 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     assert.ok(statements.every((s) => s.Effect === "Allow"));
   });
 
-  it("grants StopTask and DescribeServices on the given clusters only when replacement is on", async () => {
+  it("grants StopTask and DescribeServices on the given clusters unless replacement is off everywhere", async () => {
+    const byDefault = await make();
+    assert.ok(
+      byDefault.policy("task").some((s) => s.Sid === "EcsReplaceTasks"),
+      "replace-after auto replaces in Service Connect services",
+    );
+    assert.ok(
+      !(await make({ replaceAfter: "off" }))
+        .policy("task")
+        .some((s) => s.Sid === "EcsReplaceTasks"),
+    );
     const on = await make({ replaceAfter: "2m", replaceCooldown: "10m" });
     const statements = on.policy("task");
     const stop = statements.find((s) => s.Sid === "EcsReplaceTasks")!;
@@ -242,7 +252,10 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     const parsed = parseConfig({ env: on.env() });
     assert.equal(parsed.defaults.policy.replaceAfterMs, 120_000);
     assert.equal(parsed.global.replaceCooldownMs, 600_000);
-    const perService = await make({ serviceOverrides: { api: { replaceAfter: "1m" } } });
+    const perService = await make({
+      replaceAfter: "off",
+      serviceOverrides: { api: { replaceAfter: "1m" } },
+    });
     assert.ok(
       perService.policy("task").some((s) => s.Sid === "EcsReplaceTasks"),
       "on for one service is on",
@@ -369,7 +382,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
       startupGraceMs: 120_000,
       maxUnhealthyPercent: 30,
       action: "observe",
-      replaceAfterMs: undefined,
+      replaceAfterMs: "auto",
     });
     assert.equal(c.overrides.get("web")?.check.protocol, "tcp");
     assert.equal(c.overrides.get("web")?.policy.unhealthyThreshold, 5);

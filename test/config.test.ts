@@ -44,7 +44,7 @@ describe("config", () => {
       startupGraceMs: 60_000,
       maxUnhealthyPercent: 50,
       action: "auto",
-      replaceAfterMs: undefined,
+      replaceAfterMs: "auto",
     });
     assert.deepEqual(c.global, {
       degradedFailPercent: 80,

@@ -65,7 +65,7 @@ const SERVICE_PARSERS = {
   startupGrace: v.duration(0),
   maxUnhealthyPercent: v.integer(0, 100),
   action: v.action,
-  replaceAfter: v.durationOrOff(1000),
+  replaceAfter: v.durationOffOrAuto(1000),
 } satisfies Record<OverrideKey, (text: string) => unknown>;
 
 type ServiceValues = { [K in OverrideKey]?: ReturnType<(typeof SERVICE_PARSERS)[K]> };

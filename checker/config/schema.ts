@@ -137,10 +137,10 @@ export const OPTIONS = [
     key: "replaceAfter",
     flag: "--replace-after",
     env: "CMHC_REPLACE_AFTER",
-    valueName: "duration|off",
-    default: "off",
+    valueName: "duration|off|auto",
+    default: "auto",
     description:
-      "stop (replace) a service's task unhealthy this long; recommended for Service Connect",
+      "stop (replace) a service's task that stays unhealthy and out of rotation this long; auto: 1m for services ECS manages (Service Connect), whose proxies ECS drains only when a task stops, off for others",
   },
   {
     key: "replaceCooldown",

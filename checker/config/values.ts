@@ -148,6 +148,13 @@ export function tableName(text: string): string {
   );
 }
 
+/** A duration, `off` (undefined) or `auto`. */
+export function durationOffOrAuto(minMs: number) {
+  const parse = durationOrOff(minMs);
+  return (text: string): number | "auto" | undefined =>
+    text.trim() === "auto" ? "auto" : parse(text);
+}
+
 /** A duration, or `off` (undefined). */
 export function durationOrOff(minMs: number) {
   const parse = duration(minMs);

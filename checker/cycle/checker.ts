@@ -153,12 +153,15 @@ export class Checker {
       probeStats: { probed: run.probed, failed: run.failed },
       history: memory.history,
       namespaceProbes: run.expected,
+      storms: memory.stormInput,
     });
     const forgotten = foldPlan(memory.state, result);
+    memory.keepStorms(result);
     memory.lastDegraded = result.degraded;
     // Removals still waiting for probes are planned again once enough of the next cycle's land.
     memory.carriedWaits = new Map(result.waits.map((w) => [w.serviceId, w.missing]));
     reporter.plan(result);
+    reporter.storms(result.storms);
     reporter.localErrors(run.local, run.localDetail);
     reporter.reads(
       cloudMapProblem(this.c.reader.failures, listed.length),

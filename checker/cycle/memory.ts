@@ -2,8 +2,9 @@
 // namespace's recent probe results, each target's latest answers, and what the last cycle's end
 // left for the next one.
 
-import type { Action, GlobalPolicy, InstanceState, ProbeResult } from "../domain/types";
+import type { Action, GlobalPolicy, InstanceState, Plan, ProbeResult } from "../domain/types";
 import { staleBecause, type LatestAnswers } from "../plan/at-send";
+import type { StormBook } from "../plan/replace-storm";
 import { ProbeLog } from "../state/probe-log";
 
 type Answers = { -readonly [K in keyof LatestAnswers]: LatestAnswers[K] };
@@ -30,8 +31,22 @@ export class CycleMemory {
   /** Probes a cycle makes in the namespace (the current cycle's). */
   namespaceProbes = 0;
 
-  constructor(intervalMs: number) {
+  /** Failed replacements per ECS service (see plan/replace-storm.ts). In memory only: a new
+   * lease holder starts with none, as its cooldowns do. */
+  private storms: StormBook = new Map();
+
+  constructor(private readonly intervalMs: number) {
     this.history = new ProbeLog(Math.max(60_000, 10 * intervalMs));
+  }
+
+  /** What a plan needs of the storm book. */
+  get stormInput(): { book: StormBook; intervalMs: number } {
+    return { book: this.storms, intervalMs: this.intervalMs };
+  }
+
+  /** Keeps the book a plan leaves. */
+  keepStorms(result: Plan): void {
+    if (result.storms !== undefined) this.storms = result.storms;
   }
 
   /** Notes a result from the target itself (never one that failed inside the checker). */

@@ -262,8 +262,10 @@ export async function midPass(run: CycleRun, ctx: PassContext): Promise<void> {
     replacements: false,
     history: memory.history,
     namespaceProbes: run.expected,
+    storms: memory.stormInput,
   });
   const forgotten = foldPlan(memory.state, result);
+  memory.keepStorms(result);
   waitOn(run, new Map(result.waits.map((w) => [w.serviceId, w.missing])), run.probed);
   if (result.actions.length === 0 && result.forget.length === 0) return;
   const records = await ctx.act(result, forgotten, run.signal, run.passBy);

@@ -34,8 +34,12 @@ export interface ServicePolicy {
   readonly startupGraceMs: number;
   readonly maxUnhealthyPercent: number;
   readonly action: ActionSetting;
-  /** Stop (replace) a task unhealthy continuously this long; undefined: never. */
-  readonly replaceAfterMs: number | undefined;
+  /**
+   * Stop (replace) a task unhealthy continuously this long; undefined: never; `auto`: for
+   * services ECS manages (Service Connect) after AUTO_REPLACE_AFTER_MS, never for others (see
+   * plan/replace-brakes.ts replaceAfterFor).
+   */
+  readonly replaceAfterMs: number | "auto" | undefined;
 }
 
 /** Whole-cycle limits that protect against the checker's own faults. */
@@ -268,6 +272,8 @@ export interface Hold {
     | "degraded"
     | "task-not-running"
     | "replace-standalone-task"
+    | "replace-service-failing"
+    | "replace-not-helping"
     | "replace-service-unknown"
     | "replace-service-short"
     | "replace-deployment"
@@ -312,6 +318,16 @@ export interface Plan {
   /** Service-level problems (for example an action that cannot work on that service). */
   readonly warnings: readonly string[];
   readonly probeStats: { readonly probed: number; readonly failed: number };
+  /** Failed replacements per ECS service after this plan (see plan/replace-storm.ts). */
+  readonly storms?: ReadonlyMap<string, StormEntry>;
+}
+
+/** One ECS service's failed replacements (see plan/replace-storm.ts). */
+export interface StormEntry {
+  /** Task ARN -> epoch ms it was taken out; one entry per task, however often it flaps. */
+  readonly failures: ReadonlyMap<string, number>;
+  /** Epoch ms replacements stopped; undefined while they go on. */
+  readonly stoppedAt?: number;
 }
 
 export function instanceKey(serviceId: string, instanceId: string): string {

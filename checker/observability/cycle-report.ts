@@ -4,6 +4,7 @@
 import type { InstanceState, Plan, ProbeResult, ServiceObservation } from "../domain/types";
 import type { Clock } from "../ports";
 import { PHASES, type PhaseTimes } from "../cycle/phases";
+import { STORM_RELEASE_MS, stormStatus, type StormBook } from "../plan/replace-storm";
 import { describeTask } from "../plan/task-signals";
 import { address } from "../read/listing";
 import type { Logger } from "./logger";
@@ -45,6 +46,8 @@ export interface CycleReport {
 export class CycleReporter {
   /** The problem last logged per skipped instance: a skip is logged once, not every cycle. */
   private readonly loggedSkips = new Map<string, string>();
+  /** Service and rule of the brakes logged once while they hold (see ONCE_PER_SERVICE). */
+  private readonly loggedBrakes = new Set<string>();
   private readonly outages: Outages;
 
   constructor(
@@ -70,13 +73,30 @@ export class CycleReporter {
   plan(result: Plan): void {
     const { logger, metrics } = this.deps;
     for (const w of result.warnings) logger.warn(w);
+    const braking = new Set<string>();
     for (const h of result.holds) {
       metrics.holds.inc({ service: h.serviceName, rule: h.rule });
-      logger.warn(
-        { service: h.serviceName, instanceId: h.instanceId, rule: h.rule, detail: h.detail },
-        "action held back by a safety rule",
-      );
+      const hint = ONCE_PER_SERVICE[h.rule];
+      const line = {
+        service: h.serviceName,
+        instanceId: h.instanceId,
+        rule: h.rule,
+        detail: h.detail,
+      };
+      if (hint === undefined) {
+        logger.warn(line, "action held back by a safety rule");
+        continue;
+      }
+      const id = `${h.serviceName}\0${h.rule}`;
+      braking.add(id);
+      if (this.loggedBrakes.has(id)) {
+        logger.debug(line, "action held back by a safety rule");
+      } else {
+        this.loggedBrakes.add(id);
+        logger.warn({ ...line, hint }, "replacement held back by a safety rule");
+      }
     }
+    for (const id of this.loggedBrakes) if (!braking.has(id)) this.loggedBrakes.delete(id);
     const skipping = new Set<string>();
     for (const s of result.skips) {
       skipping.add(s.key);
@@ -94,6 +114,33 @@ export class CycleReporter {
         "checker degraded: most probes failed at once; suspecting the checker's own network, acting on nothing",
       );
     }
+  }
+
+  /** Services where replacing stopped: a warn line as it starts, an info line as it ends. */
+  storms(book: StormBook | undefined): void {
+    if (book === undefined) return;
+    const { status, metrics, logger } = this.deps;
+    const now = stormStatus(book);
+    const before = new Set(status.replacementsStopped.map((s) => s.ecsService));
+    const after = new Set(now.map((s) => s.ecsService));
+    for (const s of now) {
+      if (before.has(s.ecsService)) continue;
+      metrics.replacementsStopped.set({ ecs_service: s.ecsService }, 1);
+      logger.warn(
+        {
+          ecsService: s.ecsService,
+          failedReplacements: s.failedReplacements,
+          hint: "the new tasks fail like the ones they replaced: look for a cause they share (the check's path or port, configuration, a dependency)",
+        },
+        `not replacing tasks in ${s.ecsService} any more: ${s.failedReplacements} tasks that replaced stopped ones were taken out again; replacing resumes once one of its new tasks passes for ${STORM_RELEASE_MS / 60_000} min`,
+      );
+    }
+    for (const key of before) {
+      if (after.has(key)) continue;
+      metrics.replacementsStopped.remove({ ecs_service: key });
+      logger.info({ ecsService: key }, `replacing tasks in ${key} again: a new task passes`);
+    }
+    status.replacementsStopped = now;
   }
 
   /** One line a cycle for probes the checker could not make, and /healthz says so. */
@@ -242,3 +289,11 @@ export function cycleReport(c: {
     warnings: result.warnings,
   };
 }
+
+/** Brakes logged once per service while they hold, with a hint of the likely cause. */
+const ONCE_PER_SERVICE: Partial<Record<Plan["holds"][number]["rule"], string>> = {
+  "replace-service-failing":
+    "most of the service's tasks fail the check: look at what they share (the check's path or port, a dependency) before any single task",
+  "replace-not-helping":
+    "the tasks that replaced stopped ones fail too: replacing more would only churn tasks",
+};

@@ -78,6 +78,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly replacementsStopped = new Gauge({
+    name: "cmhc_replacements_stopped",
+    help: "1 per ECS service where replacing stopped: the tasks that replaced stopped ones kept failing",
+    labelNames: ["ecs_service"] as const,
+    registers: [this.registry],
+  });
+
   readonly degraded = new Gauge({
     name: "cmhc_degraded",
     help: "1 while the last cycle judged the checker itself degraded",

@@ -2,6 +2,7 @@
 
 import type { Action, Hold, InstanceState, ProbeResult } from "../domain/types";
 import type { PhaseTimes } from "../cycle/phases";
+import type { StormStatus } from "../plan/replace-storm";
 
 export interface ActionRecord {
   readonly at: string;
@@ -64,6 +65,8 @@ export class StatusBook {
   > = {};
   lease:
     { holder: string | undefined; mine: boolean; expiresAt: string; ownerId: string } | undefined;
+  /** ECS services where replacing stopped, since their replacements kept failing. */
+  replacementsStopped: readonly StormStatus[] = [];
   /** Builds the instance list when /status asks, not every cycle: it is large and rarely read. */
   private instancesOf: () => InstanceStatus[] = () => [];
   readonly recentActions: ActionRecord[] = [];
@@ -134,6 +137,14 @@ export class StatusBook {
     if (this.lastCycle?.degraded) {
       return { ok: false, reason: "degraded: most probes failed at once in the last cycle" };
     }
+    // Loud but not failing: the checker works; replacing would not help there.
+    if (this.replacementsStopped.length > 0) {
+      const services = this.replacementsStopped.map((s) => s.ecsService).join(", ");
+      return {
+        ok: true,
+        reason: `ok; not replacing tasks in ${services}: the tasks that replaced stopped ones kept failing (see /status)`,
+      };
+    }
     return { ok: true, reason: "ok" };
   }
 
@@ -152,6 +163,10 @@ export class StatusBook {
         ]),
       ),
       localErrors: this.localErrors,
+      replacementsStopped: this.replacementsStopped.map((s) => ({
+        ...s,
+        stoppedAt: new Date(s.stoppedAt).toISOString(),
+      })),
       lease: this.lease,
       ...(opts.instances === false ? {} : { instances: this.instances }),
       recentActions: this.recentActions,

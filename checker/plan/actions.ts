@@ -19,6 +19,8 @@ export interface Evaluated {
   /** Set on replacement candidates. */
   readonly mode?: ActionMode;
   readonly service?: ServiceInfo;
+  /** Set on replacement candidates: their service's latest checks (see replace-brakes.ts). */
+  readonly serviceChecks?: { readonly probed: number; readonly failed: number };
 }
 
 export function removalReason(e: Evaluated): string {

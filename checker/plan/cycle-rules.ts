@@ -3,8 +3,10 @@
 // rate limit leaves for the next cycle. Pure: the cycle engine hands in what it saw.
 
 import type { Action, GlobalPolicy, InstanceState, ServiceObservation } from "../domain/types";
-import { ecsServiceKey, isDegraded } from "./planner";
+import { isDegraded } from "./planner";
+import { ecsServiceKey } from "./task-signals";
 import type { ProbeHistory } from "./probe-window";
+import { replaceAfterFor } from "./replace-brakes";
 
 /**
  * Instance IDs whose cached ECS state (a RUNNING from an earlier DescribeTasks, with this cycle's
@@ -153,7 +155,7 @@ export function ecsServicesToDescribe(
 ): string[] {
   const keys = new Set<string>();
   for (const s of services) {
-    if (s.policy.replaceAfterMs === undefined) continue;
+    if (replaceAfterFor(s.policy.replaceAfterMs, s.service) === undefined) continue;
     for (const o of s.instances) {
       const key = ecsServiceKey(o.task);
       if (key !== undefined && state.get(o.key)?.verdict === "unhealthy") keys.add(key);

@@ -27,8 +27,24 @@ import {
 } from "./actions";
 import { initialState, observe } from "./fold-observation";
 import { judgeStreak, type ProbeHistory } from "./probe-window";
-import { firstBrake, isReplacementCandidate } from "./replace-brakes";
-import { canServe, describeTask, isEcsUnhealthy, isGone, isGoingAway } from "./task-signals";
+import { firstBrake, isReplacementCandidate, replaceAfterFor } from "./replace-brakes";
+import {
+  isFailedReplacement,
+  noteFailedReplacement,
+  releaseStorms,
+  stormedServices,
+  type StormBook,
+} from "./replace-storm";
+import {
+  canServe,
+  describeTask,
+  ecsServiceKey,
+  isEcsUnhealthy,
+  isGone,
+  isGoingAway,
+} from "./task-signals";
+
+export { ecsServiceKey } from "./task-signals";
 
 export interface PlanInput {
   readonly now: number;
@@ -62,6 +78,11 @@ export interface PlanInput {
   readonly history?: ProbeHistory;
   /** Probes a cycle makes in the whole namespace (default: the probes in `services`). */
   readonly namespaceProbes?: number;
+  /**
+   * Failed replacements per ECS service (see replace-storm.ts), and the interval (how long a
+   * task has passed). The plan returns the book as it leaves it.
+   */
+  readonly storms?: { readonly book: StormBook; readonly intervalMs: number };
 }
 
 /** The degraded rule: most of enough probes failed at once. */
@@ -73,13 +94,6 @@ export function isDegraded(
     stats.probed >= global.degradedMinInstances &&
     stats.failed * 100 > stats.probed * global.degradedFailPercent
   );
-}
-
-/** `CLUSTER/SERVICE` of the ECS service a task belongs to; undefined for standalone tasks. */
-export function ecsServiceKey(task: TaskLookup): string | undefined {
-  if (task.kind !== "task" || !task.task.group?.startsWith("service:")) return undefined;
-  const cluster = task.task.clusterArn.slice(task.task.clusterArn.lastIndexOf("/") + 1);
-  return `${cluster}/${task.task.group.slice("service:".length)}`;
 }
 
 /** `auto` picks the lever the service supports; an explicit setting wins. */
@@ -112,12 +126,13 @@ export function plan(input: PlanInput): Plan {
     skips: [] as Skip[],
     forget: [] as string[],
     warnings: [] as string[],
+    storms: input.storms?.book ?? new Map(),
   };
   const replaceable: Evaluated[] = [];
   for (const svc of input.services) planService(svc, input, degraded, out, replaceable);
   if (input.replacements !== false) planReplacements(replaceable, input, degraded, out);
-  const { actions, holds, skips, updates, forget, warnings, waits } = out;
-  return { actions, holds, skips, updates, forget, warnings, waits, degraded, probeStats };
+  const { actions, holds, skips, updates, forget, warnings, waits, storms } = out;
+  return { actions, holds, skips, updates, forget, warnings, waits, degraded, probeStats, storms };
 }
 
 function countProbes(services: readonly ServiceObservation[]): { probed: number; failed: number } {
@@ -147,6 +162,7 @@ type Out = {
   skips: Skip[];
   forget: string[];
   warnings: string[];
+  storms: StormBook;
 };
 
 function planService(
@@ -193,6 +209,7 @@ function planService(
 
   const act = (e: Evaluated, takeOut: boolean, reason: string): void => {
     out.actions.push(makeAction(e, svc.service, mode, takeOut, reason, basisOf(e, takeOut)));
+    if (takeOut && !e.goingAway) noteIfReplacementFailed(e, input, out);
   };
   const hold = (e: Evaluated, rule: Hold["rule"], detail: string): void => {
     out.holds.push({
@@ -228,6 +245,15 @@ function planService(
 
   // Removals, within the cap. Going-away tasks neither count toward it nor consume it.
   const active = evaluated.filter((e) => !e.goingAway);
+  if (input.storms !== undefined) {
+    const witnesses = active.map((e) => ({
+      ecsService: ecsServiceKey(e.obs.task),
+      task: e.obs.task,
+      state: e.next,
+    }));
+    const { intervalMs } = input.storms;
+    out.storms = releaseStorms(out.storms, witnesses, input.lastReplacement, intervalMs, input.now);
+  }
   const total = active.length;
   let outOfRotation = active.filter((e) => !e.next.inRotation).length;
   const capOut = Math.floor((total * svc.policy.maxUnhealthyPercent) / 100);
@@ -272,15 +298,36 @@ function planService(
 
   // Replacement candidates: unhealthy long enough, and out of rotation by now (an instance the
   // cap keeps in rotation is never replaced: the cap applies to replacements too).
-  const replaceAfter = svc.policy.replaceAfterMs;
+  const replaceAfter = replaceAfterFor(svc.policy.replaceAfterMs, svc.service);
   if (replaceAfter === undefined) return;
   const removedNow = new Set(out.actions.filter((a) => a.kind !== "stop-task").map((a) => a.key));
+  const serviceChecks = checksOf(active);
   for (const e of active) {
     if (
       isReplacementCandidate(e.next, e.obs.task, removedNow.has(e.obs.key), input.now, replaceAfter)
     )
-      replaceable.push({ ...e, mode, service: svc.service });
+      replaceable.push({ ...e, mode, service: svc.service, serviceChecks });
   }
+}
+
+/** A service's tasks with a latest check, and how many of those fail it (or fail ECS's). */
+function checksOf(active: readonly Evaluated[]): { probed: number; failed: number } {
+  let probed = 0;
+  let failed = 0;
+  for (const { next, obs } of active) {
+    if (next.consecutiveFailures > 0 || isEcsUnhealthy(obs.task)) failed++;
+    else if (next.consecutiveSuccesses === 0) continue;
+    probed++;
+  }
+  return { probed, failed };
+}
+
+/** A task started after its service's last replacement taken out: that replacement failed. */
+function noteIfReplacementFailed(e: Evaluated, input: PlanInput, out: Out): void {
+  const key = ecsServiceKey(e.obs.task);
+  if (key === undefined || e.obs.task.kind !== "task") return;
+  if (!isFailedReplacement(e.obs.task, e.next, input.lastReplacement?.get(key), input.now)) return;
+  out.storms = noteFailedReplacement(out.storms, key, e.obs.task.task.taskArn, input.now);
 }
 
 /** Replacements across services, through every brake, oldest failure first. */
@@ -294,10 +341,11 @@ function planReplacements(
     (a, b) => (a.next.unhealthySince ?? 0) - (b.next.unhealthySince ?? 0),
   );
   const replacedThisCycle = new Set<string>();
+  const stormed = stormedServices(out.storms);
   for (const e of sorted) {
     const key = ecsServiceKey(e.obs.task);
     const held = firstBrake(
-      { ecsService: key },
+      { ecsService: key, serviceChecks: e.serviceChecks },
       {
         now: input.now,
         global: input.global,
@@ -306,6 +354,7 @@ function planReplacements(
         lastReplacement: input.lastReplacement,
         replacedThisCycle,
         countThisCycle: replacedThisCycle.size,
+        stormed,
       },
     );
     if (held !== undefined) {

@@ -10,7 +10,24 @@ import type {
   InstanceState,
   TaskLookup,
 } from "../domain/types";
+import { STORM_FAILURES, STORM_RELEASE_MS, STORM_WINDOW_MS } from "./replace-storm";
 import { canServe } from "./task-signals";
+
+/** `replace-after` of `auto` for a service ECS manages (Service Connect). */
+export const AUTO_REPLACE_AFTER_MS = 60_000;
+
+/**
+ * How long a task of this service stays unhealthy before it is replaced, or undefined: never.
+ * `auto` replaces in services ECS manages, where stopping the task is the one lever known to
+ * drain it from Service Connect's proxies, and never in others.
+ */
+export function replaceAfterFor(
+  setting: number | "auto" | undefined,
+  service: { readonly ecsService?: unknown },
+): number | undefined {
+  if (setting !== "auto") return setting;
+  return service.ecsService !== undefined ? AUTO_REPLACE_AFTER_MS : undefined;
+}
 
 /**
  * A task to consider replacing: unhealthy for `replaceAfterMs`, its task still serving, and out
@@ -36,6 +53,8 @@ export function isReplacementCandidate(
 export interface ReplaceCandidate {
   /** `CLUSTER/SERVICE` of its task's ECS service; undefined for a standalone task. */
   readonly ecsService: string | undefined;
+  /** Its Cloud Map service's tasks with a latest check, and how many of those fail it. */
+  readonly serviceChecks?: { readonly probed: number; readonly failed: number };
 }
 
 /** The cycle around the candidates: read-only for the brakes. */
@@ -52,6 +71,8 @@ export interface ReplaceContext {
   readonly replacedThisCycle: ReadonlySet<string>;
   /** Replacements this plan already makes, across services. */
   readonly countThisCycle: number;
+  /** ECS services whose replacements keep failing (see replace-storm.ts). */
+  readonly stormed?: ReadonlySet<string>;
 }
 
 export type Brake = (
@@ -71,6 +92,33 @@ export const standaloneTask: Brake = (c) =>
     ? {
         rule: "replace-standalone-task",
         detail: "the task belongs to no ECS service: nothing would replace it",
+      }
+    : undefined;
+
+/**
+ * A failure most of a service's tasks share is not one that replacing a task mends (a wrong
+ * check path or port, a dependency that is down): it would only churn tasks.
+ */
+export const serviceWideFailure: Brake = (c) => {
+  const s = c.serviceChecks;
+  if (s === undefined || s.failed * 2 <= s.probed) return undefined;
+  return {
+    rule: "replace-service-failing",
+    detail:
+      `${s.failed} of the service's ${s.probed} checked tasks fail: a cause they share ` +
+      "(check path or port, a dependency) is likelier than a bad task, and replacing would not mend it",
+  };
+};
+
+/** Replacements whose successors fail again do not help: stop until one passes a while. */
+export const notHelping: Brake = (c, ctx) =>
+  c.ecsService !== undefined && ctx.stormed?.has(c.ecsService) === true
+    ? {
+        rule: "replace-not-helping",
+        detail:
+          `the tasks that replaced ${c.ecsService}'s stopped ones were taken out again ` +
+          `${STORM_FAILURES} times within ${STORM_WINDOW_MS / 60_000} min: not replacing until one ` +
+          `of its new tasks passes for ${STORM_RELEASE_MS / 60_000} min`,
       }
     : undefined;
 
@@ -132,6 +180,8 @@ export const cycleCap: Brake = (_c, ctx) =>
 export const REPLACE_BRAKES: readonly Brake[] = [
   whileDegraded,
   standaloneTask,
+  serviceWideFailure,
+  notHelping,
   serviceUnknown,
   serviceShort,
   deploying,

@@ -43,3 +43,10 @@ export function describeTask(task: TaskLookup): string {
       return "not an ECS task";
   }
 }
+
+/** `CLUSTER/SERVICE` of the ECS service a task belongs to; undefined for standalone tasks. */
+export function ecsServiceKey(task: TaskLookup): string | undefined {
+  if (task.kind !== "task" || !task.task.group?.startsWith("service:")) return undefined;
+  const cluster = task.task.clusterArn.slice(task.task.clusterArn.lastIndexOf("/") + 1);
+  return `${cluster}/${task.task.group.slice("service:".length)}`;
+}

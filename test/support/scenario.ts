@@ -3,6 +3,7 @@
 import { applyAction, foldPlan } from "../../checker/plan/apply";
 import { plan, type PlanInput } from "../../checker/plan/planner";
 import { ProbeLog } from "../../checker/state/probe-log";
+import type { StormBook } from "../../checker/plan/replace-storm";
 import {
   instanceKey,
   type CustomStatus,
@@ -102,6 +103,10 @@ export class Sim {
   lastReplacement = new Map<string, number>();
   /** The namespace's probe results over time, as the cycle engine keeps them. */
   history = new ProbeLog(600_000);
+  /** Failed replacements per ECS service, as the cycle engine keeps them. */
+  storms: StormBook = new Map();
+  /** Like an ECS service: a stopped task's successor, added to its Cloud Map service. */
+  replaceWith: ((stopped: SimInstance, now: number) => SimInstance) | undefined;
 
   constructor(public services: SimService[]) {}
 
@@ -114,6 +119,7 @@ export class Sim {
       ecsServices: this.ecsServices,
       lastReplacement: this.lastReplacement,
       history: this.history,
+      storms: { book: this.storms, intervalMs: 1000 },
       services: this.services.map((s) => ({
         service: s.info,
         policy: s.policy,
@@ -161,6 +167,7 @@ export class Sim {
     }
     const p = plan(input);
     foldPlan(this.state, p);
+    if (p.storms !== undefined) this.storms = p.storms;
     for (const a of p.actions) {
       if (!this.actionsSucceed && !a.dryRun) continue;
       const prev = this.state.get(a.key);
@@ -172,7 +179,11 @@ export class Sim {
       if (a.kind === "deregister") inst.registered = false;
       if (a.kind === "register") inst.registered = true;
       if (a.kind === "set-status") inst.customStatus = a.status;
-      if (a.kind === "stop-task") inst.task = taskIn("DEACTIVATING", "STOPPED");
+      if (a.kind === "stop-task") {
+        inst.task = taskIn("DEACTIVATING", "STOPPED");
+        const successor = this.replaceWith?.(inst, this.now);
+        if (successor !== undefined) this.serviceOf(a.serviceId).instances.push(successor);
+      }
     }
     this.now += 1000;
     return p;
@@ -181,6 +192,12 @@ export class Sim {
   /** Run n cycles and return every plan. */
   steps(n: number): Plan[] {
     return Array.from({ length: n }, () => this.step());
+  }
+
+  serviceOf(serviceId: string): SimService {
+    const s = this.services.find((x) => x.info.id === serviceId);
+    if (s === undefined) throw new Error(`no service ${serviceId}`);
+    return s;
   }
 
   find(serviceId: string, instanceId: string): SimInstance {
