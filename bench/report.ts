@@ -103,7 +103,7 @@ export function markdown(
     out.push(
       "## Reaction time",
       "",
-      "From the moment a target starts failing (or its task is stopped) to the Cloud Map call, measured at the endpoint.",
+      "From the moment a target starts failing (or its task is stopped) to the Cloud Map call (or the ECS StopTask), measured at the endpoint.",
       "",
       "| interval x threshold | event | n | p50 | p95 | max | p95 over interval x threshold |",
       "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
@@ -114,6 +114,12 @@ export function markdown(
         ["failing -> deregistered", r.removal, r.theoreticalS],
         ["recovered -> re-registered", r.recovery, r.theoreticalS],
         ["task stopped -> deregistered", r.stopped, r.intervalS],
+        ["failing for good -> deregistered", r.replaceRemoval, r.theoreticalS],
+        [
+          `failing for good -> StopTask (replace-after auto: ${r.replaceAfterS} s)`,
+          r.replaced,
+          r.theoreticalS + r.replaceAfterS,
+        ],
       ];
       for (const [event, d, floor] of rows) {
         if (d.n === 0) continue;

@@ -20,6 +20,7 @@ interface Options {
   reaction: string;
   events: string;
   stopEvents: string;
+  replaceEvents: string;
   out: string;
   pin: boolean;
   concurrency: string;
@@ -73,6 +74,7 @@ async function main(o: Options): Promise<void> {
           threshold: threshold!,
           events: Number(o.events),
           stopEvents: Number(o.stopEvents),
+          replaceEvents: Number(o.replaceEvents),
           log,
         }),
       );
@@ -123,6 +125,11 @@ new Command("bench")
   .option("--reaction <list>", "interval x threshold settings, e.g. 1x2,5x3,10x3", "1x2")
   .option("--events <n>", "fail/recover events per reaction setting", "10")
   .option("--stop-events <n>", "task-stop events per reaction setting", "3")
+  .option(
+    "--replace-events <n>",
+    "tasks failing for good per reaction setting (one ECS service each), replaced at the default replace-after",
+    "5",
+  )
   .option("--concurrency <n|auto>", "the checker's --concurrency in the scale runs", "auto")
   .option(
     "--flap <seconds>",

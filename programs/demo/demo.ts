@@ -33,6 +33,7 @@ interface LogEvent {
   readonly reason?: string;
   readonly rule?: string;
   readonly status?: string;
+  readonly hint?: string;
   readonly receivedAt: number;
 }
 
@@ -74,6 +75,8 @@ function onLog(line: string): void {
       .slice(0, -1)
       .some((x) => x.msg === e.msg && x.instanceId === e.instanceId && x.rule === e.rule);
     if (first) note(`${who} kept in rotation by ${e.rule}`, "hold");
+  } else if (e.msg === "replacement held back by a safety rule") {
+    note(`${who} not replaced (${e.rule}): ${e.hint}`, "hold");
   }
 }
 
@@ -82,8 +85,9 @@ async function expectEvent(
   what: string,
   since: number,
   match: (e: LogEvent) => boolean,
+  timeoutMs = EVENT_TIMEOUT_MS,
 ): Promise<boolean> {
-  const deadline = Date.now() + EVENT_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (events.some((e) => e.receivedAt >= since && match(e))) {
       note(`ok: ${what}`, "ok");
@@ -122,8 +126,7 @@ function startChecker(port: number): ChildProcess {
       CMHC_HEALTHY_THRESHOLD: String(THRESHOLD),
       CMHC_STARTUP_GRACE: "0s",
       CMHC_LISTEN: `127.0.0.1:${port}`,
-      // Replace (StopTask) only on `search`, after 3 s unhealthy.
-      CMHC_SERVICE_OVERRIDES: JSON.stringify({ search: { replaceAfter: "3s" } }),
+      // replace-after is left at its default, auto: 1 min in services ECS manages.
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -163,9 +166,11 @@ async function main(): Promise<void> {
   const orders = await fleet(world, await world.serviceConnectService("orders"), 4, 71);
   const payments = await fleet(world, await world.serviceConnectService("payments"), 3, 72);
   const inventory = await fleet(world, await world.customHealthService("inventory"), 3, 73);
-  // An ECS service record for the replace step (moto reports it running 3 of 3 tasks).
+  // ECS service records for the replace steps (moto reports each running 3 of 3 tasks).
   await world.createEcsService("search", 3);
   const search = await fleet(world, await world.serviceConnectService("search"), 3, 74);
+  await world.createEcsService("catalog", 3);
+  const catalog = await fleet(world, await world.serviceConnectService("catalog"), 3, 75);
 
   const port = await freePort();
   startChecker(port);
@@ -176,8 +181,27 @@ async function main(): Promise<void> {
     });
   }, 250);
   cleanups.push(() => clearInterval(timer));
-  note(`checker running: interval ${INTERVAL_S}s, thresholds ${THRESHOLD}/${THRESHOLD}`, "step");
+  note(
+    `checker running: interval ${INTERVAL_S}s, thresholds ${THRESHOLD}/${THRESHOLD}, replace-after auto (1 min for Service Connect services)`,
+    "step",
+  );
   await sleep(2500);
+
+  // The replace steps wait out replace-after's minute while the others play.
+  const stuck = search[0]!;
+  note(`search/${stuck.id.slice(0, 8)} fails and stays down`, "step");
+  note(
+    "every catalog task fails (as with a wrong check path): replacing would not mend it",
+    "step",
+  );
+  const stuckAt = Date.now();
+  stuck.target.mode = "fail";
+  for (const task of catalog) task.target.mode = "fail";
+  await expectEvent(
+    "search's failing task is taken out",
+    stuckAt,
+    (e) => e.msg === "deregister instance" && e.instanceId === stuck.id,
+  );
 
   const bad = orders[1]!;
   note(`orders/${bad.id.slice(0, 8)} starts failing (HTTP 500)`, "step");
@@ -217,7 +241,7 @@ async function main(): Promise<void> {
   await expectEvent(
     "the cap holds: one stays in rotation",
     t,
-    (e) => e.rule === "max-unhealthy-percent",
+    (e) => e.rule === "max-unhealthy-percent" && e.service === "orders",
   );
   const removed = events.filter((e) => e.receivedAt >= t && e.msg === "deregister instance").length;
   if (removed <= 2) note(`ok: ${removed} of 4 removed (max 50 %)`, "ok");
@@ -248,20 +272,26 @@ async function main(): Promise<void> {
     (e) => e.instanceId === flaky.id && e.msg === "set custom health status HEALTHY",
   );
 
-  const stuck = search[0]!;
-  note(`search/${stuck.id.slice(0, 8)} fails and stays down (replace-after 3s)`, "step");
-  t = Date.now();
-  stuck.target.mode = "fail";
+  note("waiting out replace-after (1 min since search and catalog began failing)", "step");
+  const minute = Math.max(0, stuckAt + 60_000 - Date.now()) + EVENT_TIMEOUT_MS;
   await expectEvent(
-    "taken out",
-    t,
-    (e) => e.msg === "deregister instance" && e.instanceId === stuck.id,
-  );
-  await expectEvent(
-    "then replaced with StopTask",
-    t,
+    "search's task, still failing after 1 min, is replaced with StopTask",
+    stuckAt,
     (e) => e.msg === "replace task (StopTask)" && e.instanceId === stuck.id,
+    minute,
   );
+  await expectEvent(
+    "catalog is not churned: replace-service-failing holds, with a hint",
+    stuckAt,
+    (e) => e.rule === "replace-service-failing" && e.service === "catalog",
+  );
+  const churned = events.some(
+    (e) => e.msg === "replace task (StopTask)" && e.service === "catalog",
+  );
+  if (churned) {
+    failures++;
+    note("MISSED: a catalog task was replaced", "fail");
+  }
   await sleep(1500);
   await poll(statusUrl);
   if (LIVE) process.stdout.write(`\x1b[H\x1b[J${renderFrame(rows, timeline, start)}\n`);
