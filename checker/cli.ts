@@ -29,6 +29,7 @@ import { EXIT_BAD_INPUT, exitBadInput, listenProblem, PROGRAM, retryDelayMs } fr
 import { buildCheckerDeps } from "./wiring";
 import { buildAwsClients } from "./aws/clients";
 import { ensureStateTable } from "./state/init-table";
+import { addVerifyModes } from "./verify/modes";
 
 /** Grace for a clean exit after SIGTERM before the process forces itself down. */
 const SHUTDOWN_DEADLINE_MS = 5000;
@@ -219,6 +220,7 @@ export function buildProgram(): Command {
     .description("create the DynamoDB state table (idempotent)")
     .addOption(configOption(optionSpec("stateTable"), "table to create"))
     .action(initState);
+  addVerifyModes(program);
   return program;
 }
 

@@ -1,26 +1,20 @@
 // CloudMapHealthChecker: one checker for one Cloud Map namespace, on Fargate, least privilege.
 
-import * as path from "node:path";
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx"; // awsx only to build and push the image
 import * as pulumi from "@pulumi/pulumi";
 import { leaseTiming } from "../checker/cycle/lease-keeper";
 import { STATE_TABLE_SCHEMA } from "../checker/state/table-schema";
 import type { CloudMapHealthCheckerArgs } from "./args";
 import { checkerEnvironment, nodeOptions } from "./checker-env";
 import { ecsTasksTrust, executionRolePolicy, taskRolePolicy } from "./iam";
+import { checkerImage } from "./image";
+
+export { ecrRepositoryArn } from "./image";
 import { withDefaults } from "./defaults";
 import { validateArgs } from "./validate";
 
 export const TYPE_TOKEN = "cloudmap-health-checker:index:CloudMapHealthChecker";
-const ROOT = path.resolve(__dirname, "..", "..");
 const CONTAINER = "checker";
-
-/** The repository ARN of a private ECR image URI, so the execution role may pull it. */
-export function ecrRepositoryArn(image: string, partition: string): string | undefined {
-  const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(image);
-  return m ? `arn:${partition}:ecr:${m[2]}:${m[1]}:repository/${m[3]}` : undefined;
-}
 
 export class CloudMapHealthChecker extends pulumi.ComponentResource {
   readonly serviceArn: pulumi.Output<string>;
@@ -85,37 +79,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     }
 
     // Image: given, or built from checker/Dockerfile into a repository the component owns.
-    let imageUri: pulumi.Output<string>;
-    let repositoryArn: pulumi.Output<string | undefined>;
-    if (args.image !== undefined) {
-      imageUri = pulumi.output(args.image);
-      repositoryArn = pulumi
-        .all([imageUri, partition.partition])
-        .apply(([uri, p]) => ecrRepositoryArn(uri, p));
-    } else {
-      const repo = new aws.ecr.Repository(
-        `${name}-repo`,
-        {
-          imageTagMutability: "IMMUTABLE",
-          imageScanningConfiguration: { scanOnPush: true },
-          forceDelete: true,
-          tags,
-        },
-        parent,
-      );
-      const image = new awsx.ecr.Image(
-        `${name}-image`,
-        {
-          repositoryUrl: repo.repositoryUrl,
-          context: ROOT,
-          dockerfile: path.join(ROOT, "checker", "Dockerfile"),
-          platform: args.architecture === "ARM64" ? "linux/arm64" : "linux/amd64",
-        },
-        parent,
-      );
-      imageUri = image.imageUri;
-      repositoryArn = repo.arn;
-    }
+    const { imageUri, repositoryArn } = checkerImage(name, args, partition.partition, tags, parent);
 
     // Both roles trust ECS tasks of the account and Region the stack deploys to, no others.
     const assumeRolePolicy = pulumi

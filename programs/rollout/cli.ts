@@ -13,6 +13,7 @@ import { executePlan, listStacks, type Operation } from "./execute";
 import { planRollout, type RolloutOptions, type RolloutPlan, type StackSettings } from "./plan";
 import { printPlan, printSummary } from "./report";
 import { addSettingOptions, settingsFromFlags } from "./settings";
+import { addVerifyCommand } from "../verify/command";
 
 interface CliOptions {
   regions?: string;
@@ -227,6 +228,7 @@ export function buildRolloutProgram(): Command {
   addOptions(
     program.command("destroy").description("destroy every discovered checker stack"),
   ).action(runCommand("destroy"));
+  addVerifyCommand(program);
   return program;
 }
 

@@ -59,14 +59,14 @@ export async function inlineProgram(fingerprint?: string): Promise<Record<string
 
 const commands = new Map<string, Promise<PulumiCommand>>();
 /** One PulumiCommand for every workspace (many parallel lookups can mis-detect the version). */
-function pulumiCommand(root: string | undefined): Promise<PulumiCommand> {
+export function pulumiCommand(root: string | undefined): Promise<PulumiCommand> {
   const key = root ?? "";
   let cmd = commands.get(key);
   if (!cmd) commands.set(key, (cmd = PulumiCommand.get(root ? { root } : {})));
   return cmd;
 }
 
-function workspaceOptions(cmd: PulumiCommand, workDir: string): LocalWorkspaceOptions {
+export function workspaceOptions(cmd: PulumiCommand, workDir: string): LocalWorkspaceOptions {
   return {
     workDir,
     pulumiCommand: cmd,
