@@ -58,6 +58,9 @@ export function printResult(r: VerifyResult, write: (s: string) => void): void {
       row("A deregistered -> quiet", r.deregistration),
       row("A re-registered -> traffic again", r.reRegistration),
       row("B stopped (StopTask) -> quiet", r.stopTask),
+      ...(r.ecsReRegisteredAfterS !== undefined
+        ? [`  ECS re-registered A after           ${r.ecsReRegisteredAfterS} s`]
+        : []),
       `verdict: ${r.verdict}`,
       "(times have a resolution of 1 s: the client logs once a second)",
       "",

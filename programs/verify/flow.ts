@@ -66,6 +66,11 @@ export interface VerifyResult {
   readonly deregistration: Measure;
   readonly reRegistration: Measure;
   readonly stopTask: Measure;
+  /**
+   * Seconds after the deregistration at which A was back in Cloud Map without this command
+   * putting it back (ECS re-registering it); undefined when that was not seen.
+   */
+  readonly ecsReRegisteredAfterS?: number;
   readonly quietS: number;
   readonly boundS: number;
   readonly verdict: string;
@@ -153,7 +158,17 @@ async function measure(
   progress(
     `deregistered A; waiting until it gets nothing for ${opts.quietMs / 1000} s (at most ${opts.boundMs / 1000} s)`,
   );
-  const dereg = await quiet(a.instanceId, t0);
+  let reappeared: number | undefined;
+  const dereg = await quiet(a.instanceId, t0, async () => {
+    if (reappeared !== undefined) return;
+    const listed = await cloudMap.listInstances(serviceId);
+    if (listed.some((i) => i.instanceId === a.instanceId)) reappeared = now() - t0;
+  });
+  if (reappeared !== undefined) {
+    progress(
+      `A was back in Cloud Map ${Math.round(reappeared / 1000)} s after the deregistration: ECS re-registered it`,
+    );
+  }
 
   const t1 = now();
   await cloudMap.registerInstance(
@@ -181,13 +196,21 @@ async function measure(
     deregistration: measured(dereg),
     reRegistration: measured(back),
     stopTask: measured(drained),
+    ...(reappeared !== undefined
+      ? { ecsReRegisteredAfterS: Math.round(reappeared / 100) / 10 }
+      : {}),
     quietS: opts.quietMs / 1000,
     boundS: opts.boundMs / 1000,
   };
   return { ...result, verdict: verdictOf(result) };
 
-  async function quiet(task: string, from: number): Promise<number | undefined> {
+  async function quiet(
+    task: string,
+    from: number,
+    alsoEachPoll?: () => Promise<void>,
+  ): Promise<number | undefined> {
     return poll(opts.boundMs + opts.quietMs, async () => {
+      await alsoEachPoll?.();
       const v = quietAfter(await lines(), task, from, opts.quietMs);
       return v.kind === "quiet" ? v.afterMs : undefined;
     });
@@ -200,6 +223,9 @@ function measured(ms: number | undefined): Measure {
 
 export function verdictOf(r: Omit<VerifyResult, "verdict">): string {
   const parts = [
+    ...(r.ecsReRegisteredAfterS !== undefined
+      ? [`ECS put A back in Cloud Map after ${r.ecsReRegisteredAfterS} s`]
+      : []),
     r.deregistration.ok
       ? `deregistration honoured after ${r.deregistration.afterS} s`
       : `deregistration not honoured within ${r.boundS} s: keep replacement on`,
