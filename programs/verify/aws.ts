@@ -4,8 +4,16 @@
 
 import { CloudWatchLogsClient, paginateFilterLogEvents } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeSubnetsCommand, type EC2Client } from "@aws-sdk/client-ec2";
-import { DescribeServicesCommand, paginateListServices, type ECSClient } from "@aws-sdk/client-ecs";
+import {
+  DescribeClustersCommand,
+  DescribeServicesCommand,
+  paginateListServices,
+  type ECSClient,
+} from "@aws-sdk/client-ecs";
 import type { TrafficLine } from "../../checker/verify/client";
+
+/** Bad input, named by its flag: exit 2. */
+export class FlagError extends Error {}
 
 /** Reads the client's lines, each once however often asked (FilterLogEvents from the start). */
 export function trafficReader(
@@ -64,10 +72,24 @@ export async function networkOfCluster(
   return undefined;
 }
 
+/** The cluster's Service Connect default namespace (its ARN's ID), for a missing --namespace. */
+export async function clusterNamespace(ecs: ECSClient, cluster: string): Promise<string> {
+  const out = await ecs.send(new DescribeClustersCommand({ clusters: [cluster] }));
+  const c = out.clusters?.[0];
+  if (c === undefined) throw new FlagError(`--cluster: cluster ${cluster} not found`);
+  const arn = c.serviceConnectDefaults?.namespace;
+  if (arn === undefined || arn === "") {
+    throw new FlagError(
+      `--namespace: none given, and cluster ${cluster} has no Service Connect default namespace`,
+    );
+  }
+  return arn.slice(arn.lastIndexOf("/") + 1);
+}
+
 export async function vpcOfSubnet(ec2: EC2Client, subnet: string): Promise<string> {
   const out = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnet] }));
   const vpc = out.Subnets?.[0]?.VpcId;
-  if (vpc === undefined) throw new Error(`--subnets: subnet ${subnet} not found`);
+  if (vpc === undefined) throw new FlagError(`--subnets: subnet ${subnet} not found`);
   return vpc;
 }
 

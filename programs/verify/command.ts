@@ -10,12 +10,20 @@ import { buildAwsClients } from "../../checker/aws/clients";
 import { SdkCloudMap } from "../../checker/aws/cloudmap";
 import { SdkEcs } from "../../checker/aws/ecs";
 import { duration } from "../../checker/config/values";
-import { CloudWatchLogsClient, networkOfCluster, trafficReader, vpcOfSubnet } from "./aws";
+import { NamespaceLookupError } from "../../checker/ports";
+import {
+  CloudWatchLogsClient,
+  clusterNamespace,
+  FlagError,
+  networkOfCluster,
+  trafficReader,
+  vpcOfSubnet,
+} from "./aws";
 import { automationDeployer } from "./deploy";
 import { runVerify, type VerifyResult } from "./flow";
 
 interface VerifyFlags {
-  namespace: string;
+  namespace?: string;
   cluster: string;
   subnets?: string;
   securityGroups?: string;
@@ -32,8 +40,6 @@ interface VerifyFlags {
   pulumiRoot?: string;
   experimentId?: string;
 }
-
-class FlagError extends Error {}
 
 const list = (s: string | undefined): string[] =>
   (s ?? "")
@@ -89,7 +95,9 @@ async function verify(o: VerifyFlags): Promise<void> {
   const cloudMap = new SdkCloudMap(clients.serviceDiscovery);
   const ecs = new SdkEcs(clients.ecs);
   const region = o.region ?? (await clients.ecs.config.region());
-  const namespace = await cloudMap.resolveNamespace(o.namespace);
+  const namespace = await cloudMap.resolveNamespace(
+    o.namespace ?? (await clusterNamespace(clients.ecs, o.cluster)),
+  );
   let subnets = list(o.subnets);
   let securityGroups = list(o.securityGroups);
   if (subnets.length === 0) {
@@ -184,7 +192,10 @@ export function addVerifyCommand(program: Command): void {
     .description(
       "deploy a small experiment and measure whether, and how fast, Service Connect stops sending to a task deregistered from Cloud Map",
     )
-    .requiredOption("--namespace <id|name>", "the Service Connect namespace")
+    .option(
+      "--namespace <id|name>",
+      "the Service Connect namespace (default: the cluster's Service Connect default)",
+    )
     .requiredOption("--cluster <name|arn>", "the ECS cluster to run the experiment in")
     .option("--subnets <ids>", "private subnets (default: those of a service in the cluster)")
     .option("--security-groups <ids>", "extra security groups for the experiment's tasks")
@@ -205,7 +216,10 @@ export function addVerifyCommand(program: Command): void {
         await verify(o);
       } catch (e) {
         const text = e instanceof Error ? e.message : String(e);
-        if (e instanceof FlagError) {
+        if (e instanceof NamespaceLookupError) {
+          process.stderr.write(`verify: --namespace: ${text}\n`);
+          process.exitCode = 2;
+        } else if (e instanceof FlagError) {
           process.stderr.write(`verify: ${text}\n`);
           process.exitCode = 2;
         } else {
