@@ -6,7 +6,12 @@ import { leaseTiming } from "../checker/cycle/lease-keeper";
 import { STATE_TABLE_SCHEMA } from "../checker/state/table-schema";
 import type { CloudMapHealthCheckerArgs } from "./args";
 import { checkerEnvironment, nodeOptions } from "./checker-env";
-import { ecsTasksTrust, executionRolePolicy, taskRolePolicy } from "./iam";
+import { taskRolePolicy } from "./iam";
+import {
+  ecsTasksAssumeRolePolicy,
+  egressOnlySecurityGroup,
+  executionRole,
+} from "./shared-resources";
 import { checkerImage } from "./image";
 
 export { ecrRepositoryArn } from "./image";
@@ -82,21 +87,18 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     const { imageUri, repositoryArn } = checkerImage(name, args, partition.partition, tags, parent);
 
     // Both roles trust ECS tasks of the account and Region the stack deploys to, no others.
-    const assumeRolePolicy = pulumi
-      .all([partition.partition, region.region, identity.accountId])
-      .apply(([p, r, accountId]) =>
-        JSON.stringify(ecsTasksTrust({ partition: p, region: r, accountId })),
-      );
-    const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, parent);
-    new aws.iam.RolePolicy(
-      `${name}-execution`,
+    const assumeRolePolicy = ecsTasksAssumeRolePolicy({
+      partition: partition.partition,
+      region: region.region,
+      accountId: identity.accountId,
+    });
+    const execution = executionRole(
+      name,
       {
-        role: executionRole.id,
-        policy: pulumi
-          .all([logGroup.arn, repositoryArn])
-          .apply(([logGroupArn, repo]) =>
-            JSON.stringify(executionRolePolicy({ logGroupArn, repositoryArn: repo })),
-          ),
+        assumeRolePolicy,
+        logGroupArn: logGroup.arn,
+        repositoryArn,
+        tags,
       },
       parent,
     );
@@ -133,20 +135,11 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     );
 
     // Egress only: the checker calls the tasks and AWS, nobody calls it but ECS's health check.
-    const securityGroup = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
+    const securityGroup = egressOnlySecurityGroup(
+      name,
       {
         vpcId: args.vpcId,
         description: "cloudmap-health-checker: egress to the checked tasks and AWS APIs",
-        egress: [
-          {
-            protocol: "-1",
-            fromPort: 0,
-            toPort: 0,
-            cidrBlocks: ["0.0.0.0/0"],
-            ipv6CidrBlocks: ["::/0"],
-          },
-        ],
         tags,
       },
       parent,
@@ -239,7 +232,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
           cpuArchitecture: args.architecture,
           operatingSystemFamily: "LINUX",
         },
-        executionRoleArn: executionRole.arn,
+        executionRoleArn: execution.arn,
         taskRoleArn: taskRole.arn,
         containerDefinitions,
         tags,
@@ -275,7 +268,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
 
     this.serviceArn = service.id;
     this.taskRoleArn = taskRole.arn;
-    this.executionRoleArn = executionRole.arn;
+    this.executionRoleArn = execution.arn;
     this.securityGroupId = securityGroup.id;
     this.logGroupName = logGroup.name;
     this.clusterArn = clusterArn;

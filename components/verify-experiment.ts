@@ -5,8 +5,12 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ecsTasksTrust, executionRolePolicy } from "./iam";
 import { checkerImage } from "./image";
+import {
+  ecsTasksAssumeRolePolicy,
+  egressOnlySecurityGroup,
+  executionRole,
+} from "./shared-resources";
 
 export const VERIFY_TYPE_TOKEN = "cloudmap-health-checker:index:VerifyExperiment";
 /** The echo port, in the task definition and the Service Connect alias. */
@@ -69,48 +73,25 @@ export class VerifyExperiment extends pulumi.ComponentResource {
       tags,
       parent,
     );
-    const executionRole = new aws.iam.Role(
-      `${name}-execution`,
+    const execution = executionRole(
+      name,
       {
-        assumeRolePolicy: pulumi
-          .all([partition.partition, region.region, identity.accountId])
-          .apply(([p, r, accountId]) =>
-            JSON.stringify(ecsTasksTrust({ partition: p, region: r, accountId })),
-          ),
+        assumeRolePolicy: ecsTasksAssumeRolePolicy({
+          partition: partition.partition,
+          region: region.region,
+          accountId: identity.accountId,
+        }),
+        logGroupArn: logGroup.arn,
+        repositoryArn,
         tags,
-      },
-      parent,
-    );
-    new aws.iam.RolePolicy(
-      `${name}-execution`,
-      {
-        role: executionRole.id,
-        policy: pulumi
-          .all([logGroup.arn, repositoryArn])
-          .apply(([logGroupArn, repo]) =>
-            JSON.stringify(executionRolePolicy({ logGroupArn, repositoryArn: repo })),
-          ),
       },
       parent,
     );
 
     // One group for both: the client reaches the echo port inside it, and both reach out.
-    const securityGroup = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
-      {
-        vpcId: args.vpcId,
-        description: "cloudmap-health-checker verify experiment",
-        egress: [
-          {
-            protocol: "-1",
-            fromPort: 0,
-            toPort: 0,
-            cidrBlocks: ["0.0.0.0/0"],
-            ipv6CidrBlocks: ["::/0"],
-          },
-        ],
-        tags,
-      },
+    const securityGroup = egressOnlySecurityGroup(
+      name,
+      { vpcId: args.vpcId, description: "cloudmap-health-checker verify experiment", tags },
       parent,
     );
     new aws.vpc.SecurityGroupIngressRule(
@@ -159,7 +140,7 @@ export class VerifyExperiment extends pulumi.ComponentResource {
           networkMode: "awsvpc",
           requiresCompatibilities: ["FARGATE"],
           runtimePlatform: { cpuArchitecture: architecture, operatingSystemFamily: "LINUX" },
-          executionRoleArn: executionRole.arn,
+          executionRoleArn: execution.arn,
           containerDefinitions,
           tags,
         },

@@ -245,7 +245,7 @@ function planService(
 
   // Removals, within the cap. Going-away tasks neither count toward it nor consume it.
   const active = evaluated.filter((e) => !e.goingAway);
-  if (input.storms !== undefined) {
+  if (input.storms !== undefined && out.storms.size > 0) {
     const witnesses = active.map((e) => ({
       ecsService: ecsServiceKey(e.obs.task),
       task: e.obs.task,

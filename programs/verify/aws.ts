@@ -15,18 +15,31 @@ import type { TrafficLine } from "../../checker/verify/client";
 /** Bad input, named by its flag: exit 2. */
 export class FlagError extends Error {}
 
-/** Reads the client's lines, each once however often asked (FilterLogEvents from the start). */
+/** How far back each read starts before the newest event seen: the awslogs driver ships in
+ * batches, so an event may land after newer ones (eventIds keep each once). */
+const REREAD_MS = 120_000;
+
+/**
+ * Reads the client's lines, each once however often asked. Each read starts REREAD_MS before the
+ * newest event seen, not at the experiment's start, so a poll costs a window, not the whole log.
+ */
 export function trafficReader(
   logs: CloudWatchLogsClient,
 ): (logGroupName: string, fromMs: number) => Promise<TrafficLine[]> {
   const seen = new Map<string, TrafficLine>();
+  let newest = 0;
   return async (logGroupName, fromMs) => {
     const pages = paginateFilterLogEvents(
       { client: logs },
-      { logGroupName, logStreamNamePrefix: "verify-client", startTime: fromMs - 5000 },
+      {
+        logGroupName,
+        logStreamNamePrefix: "verify-client",
+        startTime: Math.max(fromMs - 5000, newest - REREAD_MS),
+      },
     );
     for await (const page of pages) {
       for (const e of page.events ?? []) {
+        newest = Math.max(newest, e.timestamp ?? 0);
         const id = e.eventId ?? `${e.logStreamName}/${e.timestamp}/${e.message}`;
         if (seen.has(id) || e.message === undefined) continue;
         const line = parseLine(e.message);

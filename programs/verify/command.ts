@@ -56,8 +56,9 @@ function durationFlag(flag: string, text: string, minMs: number): number {
 }
 
 export function printResult(r: VerifyResult, write: (s: string) => void): void {
+  const line = (what: string, value: string): string => `  ${what.padEnd(34)} ${value}`;
   const row = (what: string, m: VerifyResult["deregistration"]): string =>
-    `  ${what.padEnd(34)} ${m.ok ? `${m.afterS} s` : `not within ${r.boundS} s`}`;
+    line(what, m.ok ? `${m.afterS} s` : `not within ${r.boundS} s`);
   write(
     [
       `experiment ${r.stack}: task A ${r.taskA}, task B ${r.taskB} (quiet = no request for ${r.quietS} s)`,
@@ -65,7 +66,7 @@ export function printResult(r: VerifyResult, write: (s: string) => void): void {
       row("A re-registered -> traffic again", r.reRegistration),
       row("B stopped (StopTask) -> quiet", r.stopTask),
       ...(r.ecsReRegisteredAfterS !== undefined
-        ? [`  ECS re-registered A after           ${r.ecsReRegisteredAfterS} s`]
+        ? [line("ECS re-registered A after", `${r.ecsReRegisteredAfterS} s`)]
         : []),
       `verdict: ${r.verdict}`,
       "(times have a resolution of 1 s: the client logs once a second)",
@@ -130,7 +131,6 @@ async function verify(o: VerifyFlags): Promise<void> {
     namespaceId: namespace.id,
     region,
     pulumiRoot: o.pulumiRoot,
-    log: err,
   });
   const controller = new AbortController();
   let interrupted = false;

@@ -19,7 +19,6 @@ export interface DeployInput {
   readonly namespaceId: string;
   readonly region: string;
   readonly pulumiRoot?: string;
-  readonly log: (line: string) => void;
 }
 
 export function automationDeployer(input: DeployInput): Deployer {

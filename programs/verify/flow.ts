@@ -88,15 +88,14 @@ export async function runVerify(
     progress(`removing a leftover experiment: ${name}`);
     await deployer.destroyStack(name);
   }
-  let deployed = false;
+  // Destroyed even when `up` fails part-way: whatever it created goes too.
   try {
     progress(`deploying the experiment (stack ${deployer.stackName})`);
-    deployed = true;
     const out = await deployer.up();
     return await measure(ports, opts, out, signal);
   } finally {
-    if (deployed && opts.keep) progress(`--keep: leaving stack ${deployer.stackName} in place`);
-    else if (deployed) {
+    if (opts.keep) progress(`--keep: leaving stack ${deployer.stackName} in place`);
+    else {
       progress(`destroying the experiment (stack ${deployer.stackName})`);
       await deployer.destroy();
     }
