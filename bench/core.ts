@@ -19,6 +19,7 @@ import { LocalLease } from "../checker/state/local-lease";
 import { MemoryStateStore } from "../checker/state/memory-store";
 import { MEMORY_NAMESPACE, memoryNamespace } from "../test/support/memory-ports";
 import { addressOf, failsAt, startFarmProcess } from "./farm";
+import { GrpcJsProber } from "./grpc-js-prober";
 
 interface Options {
   instances: string;
@@ -27,13 +28,19 @@ interface Options {
   protocol: string;
   concurrency: string;
   fakeProbes?: boolean;
+  prober: string;
   targetDelay: string;
   failing: string;
 }
 
 async function main(o: Options): Promise<void> {
   const count = Number(o.instances);
-  const farm = await startFarmProcess(Number(o.targetDelay));
+  const farmProtocol = o.protocol.startsWith("grpc")
+    ? "grpc"
+    : o.protocol === "http2"
+      ? "http2"
+      : "http";
+  const farm = await startFarmProcess(Number(o.targetDelay), farmProtocol);
   // The failing share spread evenly, as in the scale runs (HTTP 500 from the farm).
   const failing = Number(o.failing);
   for (let i = 0; i < count; i++) {
@@ -59,7 +66,9 @@ async function main(o: Options): Promise<void> {
     // --fake-probes: every probe passes at once, so what is left is the checker's bookkeeping.
     prober: o.fakeProbes
       ? { probe: async () => ({ ok: true, detail: "HTTP 200", latencyMs: 0, at: Date.now() }) }
-      : new NetProber(systemClock),
+      : o.prober === "grpc-js"
+        ? new GrpcJsProber()
+        : new NetProber(systemClock),
     clock: systemClock,
     store: new MemoryStateStore(),
     lease: new LocalLease("bench"),
@@ -69,7 +78,7 @@ async function main(o: Options): Promise<void> {
   });
   const log = (s: string): void => void process.stdout.write(`${s}\n`);
   log(
-    `${count} instances, interval ${o.interval}, ${o.protocol}, concurrency ${config.concurrency}`,
+    `${count} instances, interval ${o.interval}, ${o.protocol} (${o.prober} prober), concurrency ${config.concurrency}`,
   );
   log(
     "cycle  duration  late  probed  failed  cpu(ms)  cpu/probe(ms)  user/sys  gc(ms)  rss(MiB)  farm req",
@@ -129,7 +138,12 @@ new Command("bench-core")
   .option("--instances <n>", "instances in the namespace", "20000")
   .option("--interval <duration>", "checker interval", "5s")
   .option("--cycles <n>", "cycles to run (the first includes start-up)", "5")
-  .option("--protocol <p>", "http | https | tcp", "http")
+  .option("--protocol <p>", "http | https | http2 | grpc | tcp (the farm serves it)", "http")
+  .option(
+    "--prober <which>",
+    "checker: the checker's own; grpc-js: @grpc/grpc-js, for comparison",
+    "checker",
+  )
   .option("--concurrency <n|auto>", "probes in flight (the checker's --concurrency)", "auto")
   .option("--failing <percent>", "share of targets answering HTTP 500", "0")
   .option("--target-delay <ms>", "each target answers after this long", "0")

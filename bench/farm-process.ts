@@ -2,9 +2,10 @@
 // Prints its port on the first line of stdout; the parent marks failing addresses on stdin.
 
 import { createInterface } from "node:readline";
-import { startFarm } from "./farm";
+import { startFarm, type FarmProtocol } from "./farm";
 
-void startFarm(Number(process.argv[2] ?? 0)).then((farm) => {
+const protocol = (process.argv[3] ?? "http") as FarmProtocol;
+void startFarm(Number(process.argv[2] ?? 0), {}, protocol).then((farm) => {
   process.stdout.write(`${farm.port}\n`);
   // Lines `+ADDR` / `-ADDR` mark an address failing / passing; `?` reports the request count.
   createInterface({ input: process.stdin }).on("line", (line) => {

@@ -3,6 +3,9 @@
 
 import { spawn } from "node:child_process";
 import http from "node:http";
+import http2 from "node:http2";
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -32,7 +35,52 @@ export interface FarmHooks {
   readonly onAnswer?: (target: string, at: number, answer: "pass" | "fail" | "hang") => void;
 }
 
-export async function startFarm(delayMs = 0, hooks: FarmHooks = {}): Promise<Farm> {
+/** What a farm serves: HTTP/1.1 (the default), HTTP/2 (h2c), or gRPC health (grpc-js). */
+export type FarmProtocol = "http" | "http2" | "grpc";
+
+/**
+ * An h2c server that fails the failing addresses, or a real gRPC health server (grpc-js with the
+ * official health service: every target SERVING, since it cannot tell which address was asked).
+ */
+async function startOtherFarm(protocol: "http2" | "grpc", delayMs: number): Promise<Farm> {
+  const failing = new Set<string>();
+  const farm: Farm = { port: 0, failing, requests: 0, close: async () => undefined };
+  if (protocol === "grpc") {
+    const server = new grpc.Server();
+    const health = new HealthImplementation({ "": "SERVING" });
+    health.addToServer(server);
+    farm.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("0.0.0.0:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    farm.close = () => new Promise<void>((r) => server.tryShutdown(() => r()));
+    return farm;
+  }
+  const server = http2.createServer((req, res) => {
+    farm.requests++;
+    const local = (req.socket.localAddress ?? "").replace(/^::ffff:/, "");
+    const answer = (): void => {
+      res.writeHead(failing.has(local) ? 500 : 200);
+      res.end("ok\n");
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
+  });
+  await new Promise<void>((resolve) =>
+    server.listen({ port: 0, host: "0.0.0.0", backlog: 4096 }, () => resolve()),
+  );
+  farm.port = (server.address() as AddressInfo).port;
+  farm.close = () => new Promise<void>((r) => server.close(() => r()));
+  return farm;
+}
+
+export async function startFarm(
+  delayMs = 0,
+  hooks: FarmHooks = {},
+  protocol: FarmProtocol = "http",
+): Promise<Farm> {
+  if (protocol !== "http") return startOtherFarm(protocol, delayMs);
   const failing = new Set<string>();
   const farm: Farm = { port: 0, failing, requests: 0, close: async () => undefined };
   const server = http.createServer((req, res) => {
@@ -81,10 +129,13 @@ export interface FarmProcess {
 }
 
 /** `delayMs`: each answer waits that long, as a health endpoint that does some work. */
-export async function startFarmProcess(delayMs = 0): Promise<FarmProcess> {
+export async function startFarmProcess(
+  delayMs = 0,
+  protocol: FarmProtocol = "http",
+): Promise<FarmProcess> {
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, "farm-process.js"), String(delayMs)],
+    [path.join(__dirname, "farm-process.js"), String(delayMs), protocol],
     {
       stdio: ["pipe", "pipe", "inherit"],
     },

@@ -11,6 +11,7 @@ import type {
   ProbeResult,
   ProbeTarget,
   ServiceInfo,
+  TaskDefinitionPorts,
   TaskLookup,
 } from "./domain/types";
 
@@ -103,6 +104,11 @@ export interface EcsPort {
   listGoingAway(clusters: readonly string[]): Promise<Set<string> | undefined>;
   /** Describe ECS services (`CLUSTER/SERVICE` keys); a service that cannot be read is absent. */
   describeServices(keys: readonly string[]): Promise<Map<string, EcsServiceState>>;
+  /**
+   * The port mappings of a task definition (ARN with revision: immutable, so cacheable for
+   * good). Throws on any AWS error.
+   */
+  describeTaskDefinition(arn: string): Promise<TaskDefinitionPorts>;
   /** Stop a task; ECS drains its Service Connect proxy and its service starts a replacement. */
   stopTask(cluster: string, taskArn: string, reason: string, signal?: AbortSignal): Promise<void>;
 }

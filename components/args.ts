@@ -2,10 +2,16 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 
+/** Probe protocols (`https`, `http2s`, `grpcs`: TLS, certificate not verified). */
+export type CheckProtocolArg =
+  "auto" | "http" | "https" | "http2" | "http2s" | "grpc" | "grpcs" | "tcp";
+
 /** Per-service override of the check, keyed by Cloud Map service name. */
 export interface ServiceOverride {
   /** @default the component's `checkProtocol` */
-  readonly checkProtocol?: "http" | "https" | "tcp";
+  readonly checkProtocol?: CheckProtocolArg;
+  /** @default the component's `grpcService` */
+  readonly grpcService?: string;
   /** @default the component's `checkPath` */
   readonly checkPath?: string;
   /** @default the component's `checkPort` */
@@ -33,8 +39,17 @@ export interface ServiceOverride {
  * construction with the checker's own parser.
  */
 export interface CheckerSettings {
-  /** Probe protocol. @default "http" */
-  readonly checkProtocol?: "http" | "https" | "tcp";
+  /**
+   * Probe protocol. `auto` picks it per task from the task definition's port mapping
+   * (`appProtocol` http, http2 or grpc; none: tcp), and http for services ECS does not manage.
+   * @default "auto"
+   */
+  readonly checkProtocol?: CheckProtocolArg;
+  /**
+   * The service a gRPC health check (`grpc.health.v1.Health/Check`) asks about.
+   * @default "" (the server as a whole)
+   */
+  readonly grpcService?: string;
   /** HTTP(S) path to GET. @default "/health" */
   readonly checkPath?: string;
   /** Port to probe. @default each instance's `AWS_INSTANCE_PORT` */

@@ -42,7 +42,12 @@ export function toSettings(s: CheckerSettings): Settings {
 export function checkerEnvironment(
   s: CheckerSettings,
   statusPort: number,
-): { env: Record<string, string>; intervalMs: number; replaces: boolean } {
+): {
+  env: Record<string, string>;
+  intervalMs: number;
+  replaces: boolean;
+  readsTaskDefinitions: boolean;
+} {
   const settings: Settings = { ...toSettings(s), listen: `0.0.0.0:${statusPort}` };
   try {
     const parsed = parseConfig({
@@ -52,7 +57,16 @@ export function checkerEnvironment(
     const replaces =
       parsed.defaults.policy.replaceAfterMs !== undefined ||
       [...parsed.overrides.values()].some((o) => o.policy.replaceAfterMs !== undefined);
-    return { env: toEnvironment(settings), intervalMs: parsed.intervalMs, replaces };
+    // `auto` protocol reads the task definitions of the tasks it finds.
+    const readsTaskDefinitions =
+      parsed.defaults.check.protocol === "auto" ||
+      [...parsed.overrides.values()].some((o) => o.check.protocol === "auto");
+    return {
+      env: toEnvironment(settings),
+      intervalMs: parsed.intervalMs,
+      replaces,
+      readsTaskDefinitions,
+    };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new Error(

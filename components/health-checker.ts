@@ -41,7 +41,10 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     const args = withDefaults(inputArgs);
     validateArgs(args);
     const statusPort = args.statusPort;
-    const { env, intervalMs, replaces } = checkerEnvironment(args, statusPort);
+    const { env, intervalMs, replaces, readsTaskDefinitions } = checkerEnvironment(
+      args,
+      statusPort,
+    );
     const tags = { "app:name": "cloudmap-health-checker", ...args.tags };
     const parent = { parent: this };
 
@@ -127,6 +130,7 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
                 clusterArns,
                 stateTableArn: tableArn,
                 replaces,
+                readsTaskDefinitions,
               }),
             ),
           ),

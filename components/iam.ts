@@ -12,6 +12,8 @@ export interface TaskPolicyInput {
   readonly stateTableArn: string;
   /** Replacement is on: allow StopTask and DescribeServices on the given clusters. */
   readonly replaces: boolean;
+  /** `--check-protocol auto` somewhere: allow DescribeTaskDefinition. */
+  readonly readsTaskDefinitions: boolean;
 }
 
 /** Cluster ARN -> ARN pattern of its tasks (`.../task/CLUSTER/*`). */
@@ -87,6 +89,17 @@ export function taskRolePolicy(p: TaskPolicyInput): PolicyDocument {
         Resource: p.clusterArns.map(tasksOf),
         Condition: { ArnEquals: { "ecs:cluster": [...p.clusterArns] } },
       },
+      ...(p.readsTaskDefinitions
+        ? [
+            {
+              // `auto` protocol: a task's port mappings. The action takes no resource scoping.
+              Sid: "EcsDescribeTaskDefinition",
+              Effect: "Allow" as const,
+              Action: ["ecs:DescribeTaskDefinition"],
+              Resource: "*",
+            },
+          ]
+        : []),
       ...(p.replaces
         ? [
             {

@@ -281,7 +281,21 @@ describe("AWS adapters against moto", function () {
         healthStatus: "UNHEALTHY",
         startedAt: 1_700_000_000_250,
         group: "service:api",
+        taskDefinitionArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/app-api:1`,
       });
+    });
+
+    it("reads a task definition's port mappings, every container's, with their appProtocol", async () => {
+      const arn = await world.useTaskDefinition("rpc", { appProtocol: "grpc" });
+      const { ecs } = await proxied();
+      const td = await ecs.describeTaskDefinition(arn);
+      assert.deepEqual(td, {
+        name: "app-rpc:1",
+        portMappings: [{ name: "rpc", containerPort: 8080, appProtocol: "grpc" }],
+      });
+      await assert.rejects(
+        ecs.describeTaskDefinition("arn:aws:ecs:us-east-1:123456789012:task-definition/nope:9"),
+      );
     });
 
     it("groups by cluster and accepts task ARNs", async () => {

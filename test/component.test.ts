@@ -162,7 +162,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
   });
 
   it("grants the task role only what the checker calls, scoped to this account, Region, clusters and table", async () => {
-    const c = await make({ replaceAfter: "off" });
+    const c = await make({ replaceAfter: "off", checkProtocol: "http" });
     const statements = c.policy("task");
     const sd = `arn:aws:servicediscovery:${REGION}:${ACCOUNT}`;
     const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${c.name}-state`;
@@ -209,6 +209,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     );
     for (const s of statements.filter((x) => x.Resource === "*")) {
       const unscoped = [
+        "ecs:DescribeTaskDefinition",
         "servicediscovery:ListServices",
         "servicediscovery:ListNamespaces",
         "servicediscovery:GetNamespace",
@@ -227,6 +228,21 @@ describe("CloudMapHealthChecker component (mocks)", function () {
       assert.notEqual(action, "iam:PassRole");
     }
     assert.ok(statements.every((s) => s.Effect === "Allow"));
+  });
+
+  it("grants DescribeTaskDefinition (which takes no resource scoping) only where a protocol is auto", async () => {
+    const grantOf = (c: Awaited<ReturnType<typeof make>>) =>
+      c.policy("task").find((s) => s.Sid === "EcsDescribeTaskDefinition");
+    const byDefault = grantOf(await make());
+    assert.deepEqual(byDefault?.Action, ["ecs:DescribeTaskDefinition"]);
+    assert.equal(byDefault?.Resource, "*");
+    assert.equal(grantOf(await make({ checkProtocol: "grpc" })), undefined);
+    assert.ok(
+      grantOf(
+        await make({ checkProtocol: "http", serviceOverrides: { api: { checkProtocol: "auto" } } }),
+      ),
+      "auto for one service is auto",
+    );
   });
 
   it("grants StopTask and DescribeServices on the given clusters unless replacement is off everywhere", async () => {
@@ -375,6 +391,7 @@ describe("CloudMapHealthChecker component (mocks)", function () {
       port: 8443,
       expectedStatus: [{ min: 200, max: 299 }],
       timeoutMs: 1000,
+      grpcService: "",
     });
     assert.deepEqual(c.defaults.policy, {
       unhealthyThreshold: 2,

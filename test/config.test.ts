@@ -32,11 +32,12 @@ describe("config", () => {
     assert.equal(c.services, undefined);
     assert.equal(c.intervalMs, 10_000);
     assert.deepEqual(c.defaults.check, {
-      protocol: "http",
+      protocol: "auto",
       path: "/health",
       port: undefined,
       expectedStatus: [{ min: 200, max: 399 }],
       timeoutMs: 2000,
+      grpcService: "",
     });
     assert.deepEqual(c.defaults.policy, {
       unhealthyThreshold: 3,
@@ -111,6 +112,7 @@ describe("config", () => {
           CMHC_UNHEALTHY_THRESHOLD: "0",
           CMHC_HEALTHY_THRESHOLD: "1.5",
           CMHC_CHECK_PROTOCOL: "udp",
+          CMHC_GRPC_SERVICE: "has space",
           CMHC_CHECK_PATH: "health",
           CMHC_CHECK_PORT: "70000",
           CMHC_EXPECTED_STATUS: "200-99",
@@ -139,7 +141,8 @@ describe("config", () => {
       '--interval / CMHC_INTERVAL: expected a duration like 500ms, 10s or 2m, got "often"',
       "--unhealthy-threshold / CMHC_UNHEALTHY_THRESHOLD: expected an integer from 1 to 100",
       "--healthy-threshold / CMHC_HEALTHY_THRESHOLD",
-      "--check-protocol / CMHC_CHECK_PROTOCOL: expected one of http, https, tcp",
+      "--check-protocol / CMHC_CHECK_PROTOCOL: expected one of auto, http, https, http2, http2s, grpc, grpcs, tcp",
+      "--grpc-service / CMHC_GRPC_SERVICE: expected a gRPC service name",
       "--check-path / CMHC_CHECK_PATH",
       "--check-port / CMHC_CHECK_PORT",
       "--expected-status / CMHC_EXPECTED_STATUS",

@@ -168,8 +168,11 @@ describe("probe concurrency", () => {
 });
 
 describe("a cycle's ECS read runs alongside its probes", () => {
+  // With an explicit protocol: `auto` waits (briefly) for the protocol of tasks new to it.
+  const HTTP = { checkProtocol: "http" };
+
   it("probes while DescribeTasks is still answering, then decides with ECS's answer", async () => {
-    const w = await setup(4);
+    const w = await setup(4, undefined, HTTP);
     let probedBeforeAnswer = 0;
     w.ecs.beforeDescribe = async () => {
       // Held back until a probe has started (or 2 s, if the cycle waited for ECS first).
@@ -222,7 +225,7 @@ describe("a cycle's ECS read runs alongside its probes", () => {
   });
 
   it("a DescribeTasks failure during the probes leaves task state unavailable, never a crash", async () => {
-    const w = await setup(4);
+    const w = await setup(4, undefined, HTTP);
     w.ecs.beforeDescribe = async () => {
       await w.prober.firstProbe;
       throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
@@ -233,6 +236,32 @@ describe("a cycle's ECS read runs alongside its probes", () => {
     for (const i of report.services[0]!.instances)
       assert.equal(i.task, "ECS task state unavailable");
     assert.ok(w.logs.some((l) => l.msg === "DescribeTasks failed; ECS state unavailable"));
+  });
+});
+
+describe("auto protocol in a cycle", () => {
+  it("waits at most a tenth of the interval for new tasks' protocol; then probes them next cycle", async () => {
+    const w = await setup(4);
+    // ECS answers DescribeTasks only after 5 s: longer than the wait (300 ms interval: 30 ms).
+    let hold = true;
+    w.ecs.beforeDescribe = async () => {
+      if (hold) await clock.sleep(5000);
+    };
+    const first = await cycle(w);
+    // Had the cycle waited for ECS (5 s), the tasks would have been probed (in TCP, below).
+    assert.equal(first.probeStats.probed, 0, "nothing probed before its protocol is known");
+    assert.deepEqual(w.status.protocols["svc-0"]?.instances, { pending: 4 });
+    assert.match(String(w.status.protocols["svc-0"]?.pending), /ECS task not described yet/);
+    assert.ok(w.logs.some((l) => /check protocol \(auto\) is not known yet/.test(l.msg)));
+    hold = false;
+    await clock.run(clock.now() + 6000);
+    // The tasks are known now; memory ECS names no task definition: TCP, the weakest check.
+    const second = await cycle(w);
+    assert.equal(second.probeStats.probed, 4);
+    assert.deepEqual(w.status.protocols["svc-0"], {
+      instances: { tcp: 4 },
+      source: { tcp: "auto: ECS gave no task definition" },
+    });
   });
 });
 

@@ -105,7 +105,7 @@ describe("replace action end to end (moto)", function () {
 
   it("never stops a standalone task, nor one of a service that is short of tasks", async () => {
     await world.createEcsService("short", 5); // moto runs 3 of 5
-    const standalone = await world.runStandaloneTasks(3);
+    const standalone = await world.runStandaloneTasks(3, "batch");
     const shortIds = await world.runTasks("short", 3);
     const a = await register("batch", standalone);
     const b = await register("short", shortIds);

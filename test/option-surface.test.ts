@@ -29,6 +29,7 @@ const SAMPLES: Record<SettingKey, string> = {
   unhealthyThreshold: "4",
   healthyThreshold: "3",
   checkProtocol: "https",
+  grpcService: "api.v1.Api",
   checkPath: "/ready",
   checkPort: "8081",
   expectedStatus: "200,204",

@@ -19,6 +19,7 @@ const HTTP: CheckSpec = {
   port: undefined,
   expectedStatus: [{ min: 200, max: 399 }],
   timeoutMs: 1000,
+  grpcService: "",
 };
 
 /** Polls until `cond` holds (server-side socket state lags the client by a tick or two). */

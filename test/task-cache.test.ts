@@ -25,6 +25,9 @@ class FakeEcs implements EcsPort {
     return new Map();
   }
   async stopTask(): Promise<void> {}
+  async describeTaskDefinition(): Promise<never> {
+    throw new Error("not asked of the task cache");
+  }
 }
 
 describe("task state cache", () => {

@@ -2,13 +2,14 @@
 
 import {
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   paginateListTasks,
   StopTaskCommand,
   type ECSClient,
   type Task,
 } from "@aws-sdk/client-ecs";
-import type { EcsServiceState, TaskInfo, TaskLookup } from "../domain/types";
+import type { EcsServiceState, TaskDefinitionPorts, TaskInfo, TaskLookup } from "../domain/types";
 import type { EcsPort, TaskRef } from "../ports";
 import { pool } from "../util/pool";
 import { describeAwsError } from "./errors";
@@ -118,6 +119,21 @@ export class SdkEcs implements EcsPort {
     return out;
   }
 
+  async describeTaskDefinition(arn: string): Promise<TaskDefinitionPorts> {
+    const res = await this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+    const td = res.taskDefinition;
+    return {
+      name: td ? `${td.family ?? "?"}:${td.revision ?? "?"}` : arn,
+      portMappings: (td?.containerDefinitions ?? []).flatMap((c) =>
+        (c.portMappings ?? []).map((m) => ({
+          name: m.name,
+          containerPort: m.containerPort,
+          appProtocol: m.appProtocol,
+        })),
+      ),
+    };
+  }
+
   async stopTask(
     cluster: string,
     taskArn: string,
@@ -141,5 +157,6 @@ function toTaskInfo(t: Task): TaskInfo {
     healthStatus: t.healthStatus,
     startedAt: t.startedAt?.getTime(),
     group: t.group,
+    ...(t.taskDefinitionArn ? { taskDefinitionArn: t.taskDefinitionArn } : {}),
   };
 }

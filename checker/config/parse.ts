@@ -56,6 +56,7 @@ export interface CheckerConfig {
 /** Value parsers of the options a per-service override may also set. */
 const SERVICE_PARSERS = {
   checkProtocol: v.protocol,
+  grpcService: v.grpcService,
   checkPath: v.path,
   checkPort: v.port,
   expectedStatus: v.statusRanges,
@@ -229,6 +230,7 @@ function resolve(base: Required<ServiceValues>, over: ServiceValues): ServiceSet
       port: s.checkPort,
       expectedStatus: s.expectedStatus,
       timeoutMs: s.timeout,
+      grpcService: s.grpcService ?? "",
     },
     policy: {
       unhealthyThreshold: s.unhealthyThreshold,

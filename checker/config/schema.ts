@@ -79,9 +79,19 @@ export const OPTIONS = [
     key: "checkProtocol",
     flag: "--check-protocol",
     env: "CMHC_CHECK_PROTOCOL",
-    valueName: "http|https|tcp",
-    default: "http",
-    description: "probe protocol (https does not verify certificates)",
+    valueName: "auto|http|https|http2|http2s|grpc|grpcs|tcp",
+    default: "auto",
+    description:
+      "probe protocol; auto: per task from its task definition's port mapping appProtocol (http, http2, grpc; none: tcp), http for services ECS does not manage. https, http2s and grpcs use TLS without verifying certificates",
+  },
+  {
+    key: "grpcService",
+    flag: "--grpc-service",
+    env: "CMHC_GRPC_SERVICE",
+    valueName: "name",
+    default: undefined,
+    description:
+      "service a gRPC health check asks about (grpc.health.v1 Check); default: the server as a whole",
   },
   {
     key: "checkPath",
@@ -266,6 +276,7 @@ export function settingLabel(key: OptionKey): string {
 /** Keys a per-service override may set (JSON keys of CMHC_SERVICE_OVERRIDES). */
 export const OVERRIDE_KEYS = [
   "checkProtocol",
+  "grpcService",
   "checkPath",
   "checkPort",
   "expectedStatus",

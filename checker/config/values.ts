@@ -62,7 +62,26 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
     check(z.enum(values), text.trim(), `one of ${values.join(", ")}`);
 }
 
-export const protocol: (text: string) => CheckProtocol = oneOf(["http", "https", "tcp"]);
+export const protocol: (text: string) => CheckProtocol = oneOf([
+  "auto",
+  "http",
+  "https",
+  "http2",
+  "http2s",
+  "grpc",
+  "grpcs",
+  "tcp",
+]);
+
+/** A gRPC service name as the health request carries it: printable, at most 200 characters. */
+export function grpcService(text: string): string {
+  if (text.length > 200 || !/^[\x21-\x7e]*$/.test(text)) {
+    throw new Error(
+      `expected a gRPC service name (printable ASCII, no spaces, at most 200 characters), got ${JSON.stringify(text)}`,
+    );
+  }
+  return text;
+}
 export const action: (text: string) => ActionSetting = oneOf([
   "auto",
   "deregister",

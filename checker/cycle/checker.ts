@@ -42,6 +42,8 @@ export type { CycleReport } from "../observability/cycle-report";
 
 /** Leave this share of the interval free after the last probe starts, for its timeout and acting. */
 const SPREAD_SHARE = 0.8;
+/** How long a cycle waits, at most, for ECS to say what protocol new tasks speak. */
+const AUTO_WAIT_MS = 2000;
 
 export class Checker {
   /** How long the checker trusts its own mutation over a Cloud Map listing. */
@@ -98,10 +100,18 @@ export class Checker {
     let ecsError: string | undefined;
     const tasks = await this.readTasks(listed, (err) => (ecsError ??= err));
     memory.goingAway = tasks.goingAway;
+    // `auto` checks, per task from its task definition: tasks new to the cache wait briefly.
+    const resolved = await this.c.autoChecks.resolve(
+      probeItems(listed, tasks.goingAway),
+      listed,
+      tasks,
+      Math.min(AUTO_WAIT_MS, config.intervalMs / 10),
+    );
+    const items = resolved.items;
+    reporter.protocols(resolved.protocols);
     phases.end("ecs");
 
     // Probe, deciding as results land.
-    const items = probeItems(listed, tasks.goingAway);
     const actBy = started + config.intervalMs - Math.min(1000, config.intervalMs / 10);
     const run = newRun({
       listed,
@@ -200,6 +210,7 @@ export class Checker {
       result,
       actions: run.records,
       state: memory.state,
+      protocols: resolved.protocols,
       observations: () => observe(listed, lookups, run.all, started),
     });
   }
@@ -219,6 +230,7 @@ export class Checker {
     const refs = taskRefs(listed);
     const none: TaskRead = {
       goingAway: () => false,
+      cached: () => undefined,
       lookups: async () => new Map(),
       refreshed: Promise.resolve(),
     };
@@ -238,6 +250,7 @@ export class Checker {
       const read = await this.c.taskCache.start(refs, (taskId) => !unsteady.has(taskId));
       return {
         goingAway: read.goingAway,
+        cached: read.cached,
         lookups: () => read.lookups().catch((err: unknown) => unavailable(err).lookups()),
         refreshed: read.refreshed,
       };

@@ -18,6 +18,7 @@ import type {
 import { Executor } from "../act/executor";
 import { RateLimiter } from "../act/rate-limiter";
 import { ProbeConcurrency } from "../probe/schedule";
+import { AutoChecks } from "../read/auto-checks";
 import { NamespaceReader } from "../read/reader";
 import { fullPassMs, TaskStateCache } from "../read/task-cache";
 import { RecordSync } from "../state/record-sync";
@@ -49,6 +50,8 @@ export interface Collaborators {
   readonly memory: CycleMemory;
   /** Sizes `auto` probe concurrency from how long probes take. */
   readonly concurrency: ProbeConcurrency;
+  /** Resolves `--check-protocol auto` per task from its task definition. */
+  readonly autoChecks: AutoChecks;
 }
 
 export function buildCollaborators(deps: CheckerDeps, namespace: NamespaceInfo): Collaborators {
@@ -90,5 +93,14 @@ export function buildCollaborators(deps: CheckerDeps, namespace: NamespaceInfo):
     reporter: new CycleReporter({ logger, metrics, status, clock, intervalMs: config.intervalMs }),
     memory,
     concurrency: new ProbeConcurrency(),
+    autoChecks: new AutoChecks(deps.ecs, clock, (arn, error, first) => {
+      // Once per task definition until it answers: the back-off retries quietly.
+      if (first) {
+        logger.warn(
+          { taskDefinition: arn, err: error },
+          "could not describe a task definition: its tasks are not probed until it answers (grant ecs:DescribeTaskDefinition, or set --check-protocol)",
+        );
+      }
+    }),
   };
 }

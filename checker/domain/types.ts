@@ -7,7 +7,11 @@ export type ActionMode = "deregister" | "custom-status" | "observe";
 /** Configured action; `auto` resolves per service from its health-check config. */
 export type ActionSetting = ActionMode | "auto";
 
-export type CheckProtocol = "http" | "https" | "tcp";
+/** What a probe speaks (`https`, `http2s`, `grpcs`: over TLS, certificate not verified). */
+export type ProbeProtocol = "http" | "https" | "http2" | "http2s" | "grpc" | "grpcs" | "tcp";
+
+/** Configured protocol; `auto` resolves per task from its task definition (read/protocols.ts). */
+export type CheckProtocol = ProbeProtocol | "auto";
 
 /** Inclusive HTTP status range accepted as healthy. */
 export interface StatusRange {
@@ -18,13 +22,15 @@ export interface StatusRange {
 /** How to probe the instances of one service. */
 export interface CheckSpec {
   readonly protocol: CheckProtocol;
-  /** HTTP(S) path, starting with `/`. Ignored for TCP. */
+  /** HTTP(S) path, starting with `/`. Ignored for TCP and gRPC. */
   readonly path: string;
   /** Port to probe; undefined means the instance's `AWS_INSTANCE_PORT`. */
   readonly port: number | undefined;
   /** Accepted HTTP status ranges (any match is healthy). */
   readonly expectedStatus: readonly StatusRange[];
   readonly timeoutMs: number;
+  /** The service a gRPC health check asks about; empty: the server as a whole. */
+  readonly grpcService: string;
 }
 
 /** Decision thresholds and safety limits for one service. */
@@ -100,6 +106,23 @@ export interface TaskInfo {
   readonly startedAt: number | undefined;
   /** e.g. `service:NAME` for service tasks. */
   readonly group: string | undefined;
+  /** The task's task definition (family and revision); absent where ECS gave none. */
+  readonly taskDefinitionArn?: string;
+}
+
+/** A port mapping of a task definition, as `auto` protocol picks the probe by it. */
+export interface PortMappingInfo {
+  readonly name: string | undefined;
+  readonly containerPort: number | undefined;
+  /** `http`, `http2` or `grpc`; undefined when the mapping has none. */
+  readonly appProtocol: string | undefined;
+}
+
+/** What the checker needs of a task definition: its port mappings, every container's. */
+export interface TaskDefinitionPorts {
+  /** `family:revision`, for reports. */
+  readonly name: string;
+  readonly portMappings: readonly PortMappingInfo[];
 }
 
 /** What ECS told us about an instance's task this cycle. */

@@ -6,6 +6,7 @@ import type { Clock } from "../ports";
 import { PHASES, type PhaseTimes } from "../cycle/phases";
 import { STORM_RELEASE_MS, stormStatus, type StormBook } from "../plan/replace-storm";
 import { describeTask } from "../plan/task-signals";
+import type { ServiceProtocols } from "../read/auto-checks";
 import { address } from "../read/listing";
 import type { Logger } from "./logger";
 import { Outages, type ReadProblem } from "./outages";
@@ -114,6 +115,24 @@ export class CycleReporter {
         "checker degraded: most probes failed at once; suspecting the checker's own network, acting on nothing",
       );
     }
+  }
+
+  /**
+   * What each service is probed in, for /status; a service whose instances cannot be probed
+   * for want of their protocol is logged when that starts.
+   */
+  protocols(protocols: ReadonlyMap<string, ServiceProtocols>): void {
+    const { status, logger } = this.deps;
+    const before = status.protocols;
+    for (const [service, p] of protocols) {
+      if (p.pending !== undefined && before[service]?.pending === undefined) {
+        logger.info(
+          { service, pending: p.instances["pending"], reason: p.pending },
+          "instances not probed this cycle: their check protocol (auto) is not known yet",
+        );
+      }
+    }
+    status.protocols = Object.fromEntries(protocols);
   }
 
   /** Services where replacing stopped: a warn line as it starts, an info line as it ends. */
@@ -251,6 +270,8 @@ export function cycleReport(c: {
   readonly result: Plan;
   readonly actions: readonly ActionRecord[];
   readonly state: ReadonlyMap<string, InstanceState>;
+  /** What each service was probed in. */
+  readonly protocols: ReadonlyMap<string, ServiceProtocols>;
   /** Every instance with every probe of the cycle. */
   readonly observations: () => ServiceObservation[];
 }): CycleReport {
@@ -268,6 +289,7 @@ export function cycleReport(c: {
         name: s.service.name,
         customHealth: s.service.customHealth,
         ecsService: s.service.ecsService?.arn,
+        protocols: c.protocols.get(s.service.name),
         instances: s.instances.map((o) => {
           const st = state.get(o.key);
           return {

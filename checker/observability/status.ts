@@ -3,6 +3,7 @@
 import type { Action, Hold, InstanceState, ProbeResult } from "../domain/types";
 import type { PhaseTimes } from "../cycle/phases";
 import type { StormStatus } from "../plan/replace-storm";
+import type { ServiceProtocols } from "../read/auto-checks";
 
 export interface ActionRecord {
   readonly at: string;
@@ -67,6 +68,8 @@ export class StatusBook {
     { holder: string | undefined; mine: boolean; expiresAt: string; ownerId: string } | undefined;
   /** ECS services where replacing stopped, since their replacements kept failing. */
   replacementsStopped: readonly StormStatus[] = [];
+  /** What each service was probed in last cycle (`auto` resolves per task). */
+  protocols: Readonly<Record<string, ServiceProtocols>> = {};
   /** Builds the instance list when /status asks, not every cycle: it is large and rarely read. */
   private instancesOf: () => InstanceStatus[] = () => [];
   readonly recentActions: ActionRecord[] = [];
@@ -168,6 +171,7 @@ export class StatusBook {
         stoppedAt: new Date(s.stoppedAt).toISOString(),
       })),
       lease: this.lease,
+      protocols: this.protocols,
       ...(opts.instances === false ? {} : { instances: this.instances }),
       recentActions: this.recentActions,
     };

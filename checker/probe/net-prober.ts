@@ -1,9 +1,11 @@
-// The real Prober: HTTP, HTTPS or TCP by the check's protocol, timed.
+// The real Prober: HTTP/1.1, HTTP/2, gRPC health or TCP by the check's protocol, timed.
 
 import { performance } from "node:perf_hooks";
 import type { CheckSpec, ProbeResult } from "../domain/types";
 import type { Prober } from "../ports";
+import { grpcProbe } from "./grpc";
 import { httpProbe } from "./http";
+import { http2Probe } from "./http2";
 import { errorDetail, type Outcome } from "./outcome";
 import { tcpProbe } from "./tcp";
 
@@ -18,10 +20,7 @@ export class NetProber implements Prober {
     const start = performance.now();
     let outcome: Outcome;
     try {
-      outcome =
-        check.protocol === "tcp"
-          ? await tcpProbe(target, check, signal)
-          : await httpProbe(target, check, signal);
+      outcome = await probeBy(target, check, signal);
     } catch (err) {
       // Defensive: a probe reports failures, it never throws into the cycle. A throw is a
       // fault of the checker's, which says nothing of the target.
@@ -33,5 +32,28 @@ export class NetProber implements Prober {
     return outcome.local === true
       ? { ok: outcome.ok, detail: outcome.detail, latencyMs, at, local: true }
       : { ok: outcome.ok, detail: outcome.detail, latencyMs, at };
+  }
+}
+
+function probeBy(
+  target: { readonly host: string; readonly port: number },
+  check: CheckSpec,
+  signal: AbortSignal | undefined,
+): Promise<Outcome> {
+  switch (check.protocol) {
+    case "http":
+    case "https":
+      return httpProbe(target, check, signal);
+    case "http2":
+    case "http2s":
+      return http2Probe(target, check, signal);
+    case "grpc":
+    case "grpcs":
+      return grpcProbe(target, check, signal);
+    case "tcp":
+      return tcpProbe(target, check, signal);
+    case "auto":
+      // The read step resolves `auto` before probing; reaching here is the checker's own fault.
+      return Promise.resolve({ ok: false, detail: "check protocol not resolved", local: true });
   }
 }

@@ -90,7 +90,8 @@ const LOCAL_ERRNO = new Set([
 /**
  * Whether a socket error code is the checker's own failure rather than the target's: resource
  * exhaustion on this host, or Node refusing its own arguments (`ERR_*`). The TLS layer's codes
- * (`ERR_SSL_*`, `ERR_TLS_*`, `ERR_OSSL_*`) are excepted: they come of the target's handshake.
+ * (`ERR_SSL_*`, `ERR_TLS_*`, `ERR_OSSL_*`) and HTTP/2's (`ERR_HTTP2_*`: GOAWAY, RST_STREAM,
+ * protocol errors) are excepted: they come of the target's handshake or answer.
  */
 export function isLocalError(code: string | undefined): boolean {
   if (code === undefined) return false;
@@ -99,7 +100,8 @@ export function isLocalError(code: string | undefined): boolean {
     code.startsWith("ERR_") &&
     !code.startsWith("ERR_SSL_") &&
     !code.startsWith("ERR_TLS_") &&
-    !code.startsWith("ERR_OSSL_")
+    !code.startsWith("ERR_OSSL_") &&
+    !code.startsWith("ERR_HTTP2_")
   );
 }
 

@@ -47,9 +47,11 @@ export interface ProbeItem {
   readonly service: string;
   /** Index in `listed` of its service, so a pass plans only what its results touch. */
   readonly listedAt: number;
+  /** The configured check; `auto` until read/auto-checks.ts resolves it for this instance. */
   readonly check: CheckSpec;
   readonly policy: ServicePolicy;
   readonly target: ProbeTarget & { ok: true };
+  readonly record: InstanceRecord;
 }
 
 /**
@@ -116,7 +118,15 @@ export function probeItems(
     for (const i of instances) {
       if (!i.target.ok || (i.ecsTask && goingAway(i.record.instanceId))) continue;
       const service = snap.info.name;
-      items.push({ key: i.key, service, listedAt, check, policy, target: i.target });
+      items.push({
+        key: i.key,
+        service,
+        listedAt,
+        check,
+        policy,
+        target: i.target,
+        record: i.record,
+      });
     }
   });
   return items;

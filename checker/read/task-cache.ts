@@ -109,6 +109,7 @@ export class TaskStateCache {
     let merged: Promise<Map<string, TaskLookup>> | undefined;
     return {
       goingAway: known,
+      cached: (taskId) => this.entries.get(taskId)?.lookup,
       lookups: () =>
         (merged ??= settled.then(({ fresh, err }) => {
           if (err !== undefined) throw err;
@@ -161,6 +162,8 @@ export class TaskStateCache {
 export interface TaskRead {
   /** Known to be going away already (ListTasks, or the cached state): not worth a probe. */
   goingAway(taskId: string): boolean;
+  /** What the cache knew of a task as this cycle began. */
+  cached(taskId: string): TaskLookup | undefined;
   /**
    * Every ref's state once the DescribeTasks the decisions need has answered: cached state
    * where none was due, with whatever part of a background refresh has arrived by then.

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 import { freePort, pointSdkAt, startMoto } from "../../test/support/moto";
+import { startGrpcTarget, type GrpcTarget } from "../../test/support/grpc-target";
 import { startHttpTarget, type HttpTarget } from "../../test/support/targets";
 import { World, type WorldService } from "../../test/support/world";
 import { colour, formatEntry, renderFrame, type InstanceRow, type TimelineEntry } from "./view";
@@ -114,6 +115,21 @@ async function fleet(world: World, svc: WorldService, n: number, octet: number):
   return out;
 }
 
+/** A gRPC service: its task definition's port mapping says appProtocol grpc. */
+async function grpcFleet(world: World, name: string, n: number, octet: number) {
+  await world.useTaskDefinition(name, { appProtocol: "grpc" });
+  const svc = await world.serviceConnectService(name);
+  const ids = await world.runTasks(name, n);
+  const out: Array<{ id: string; target: GrpcTarget }> = [];
+  for (const [i, id] of ids.entries()) {
+    const target = await startGrpcTarget({ host: `127.0.${octet}.${i + 1}` });
+    cleanups.push(() => target.close());
+    await world.registerTask(svc, id, target);
+    out.push({ id, target });
+  }
+  return out;
+}
+
 function startChecker(port: number): ChildProcess {
   const child = spawn(process.execPath, [CLI, "run"], {
     env: {
@@ -171,6 +187,7 @@ async function main(): Promise<void> {
   const search = await fleet(world, await world.serviceConnectService("search"), 3, 74);
   await world.createEcsService("catalog", 3);
   const catalog = await fleet(world, await world.serviceConnectService("catalog"), 3, 75);
+  const quotes = await grpcFleet(world, "quotes", 3, 76);
 
   const port = await freePort();
   startChecker(port);
@@ -270,6 +287,32 @@ async function main(): Promise<void> {
     "its status flips back to HEALTHY",
     t,
     (e) => e.instanceId === flaky.id && e.msg === "set custom health status HEALTHY",
+  );
+
+  const quote = quotes[1]!;
+  const protocols = await fetch(statusUrl)
+    .then((r) => r.json() as Promise<{ protocols?: Record<string, { source: object }> }>)
+    .catch(() => ({}) as { protocols?: undefined });
+  const how = Object.values(protocols.protocols?.["quotes"]?.source ?? {})[0];
+  note(`quotes is probed with gRPC health checks (${String(how ?? "protocol not shown")})`, "step");
+  note(`quotes/${quote.id.slice(0, 8)} (gRPC) reports NOT_SERVING`, "step");
+  t = Date.now();
+  quote.target.set("", "NOT_SERVING");
+  await expectEvent(
+    "the NOT_SERVING task is taken out",
+    t,
+    (e) =>
+      e.msg === "deregister instance" &&
+      e.instanceId === quote.id &&
+      /NOT_SERVING/.test(e.reason ?? ""),
+  );
+  note(`quotes/${quote.id.slice(0, 8)} is SERVING again`, "step");
+  t = Date.now();
+  quote.target.set("", "SERVING");
+  await expectEvent(
+    "it goes back in",
+    t,
+    (e) => e.msg === "re-register instance" && e.instanceId === quote.id,
   );
 
   note("waiting out replace-after (1 min since search and catalog began failing)", "step");

@@ -7,6 +7,7 @@ import type {
   EcsServiceState,
   InstanceRecord,
   ServiceInfo,
+  TaskDefinitionPorts,
   TaskInfo,
   TaskLookup,
 } from "../../checker/domain/types";
@@ -93,6 +94,19 @@ export class MemoryEcs implements EcsPort {
   /** Awaited before DescribeTasks answers: lets a test hold ECS's answer back. */
   beforeDescribe: () => Promise<void> = async () => undefined;
   readonly stopped: string[] = [];
+  /** Task definitions by ARN; tasks name one with `taskDefinitionArn`. */
+  readonly taskDefinitions = new Map<string, TaskDefinitionPorts>();
+  readonly describedTaskDefinitions: string[] = [];
+
+  async describeTaskDefinition(arn: string): Promise<TaskDefinitionPorts> {
+    this.describedTaskDefinitions.push(arn);
+    const td = this.taskDefinitions.get(arn);
+    if (!td)
+      throw Object.assign(new Error(`Unable to describe task definition ${arn}`), {
+        name: "ClientException",
+      });
+    return td;
+  }
 
   async describeTasks(refs: readonly TaskRef[]): Promise<Map<string, TaskLookup>> {
     await this.beforeDescribe();

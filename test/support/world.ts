@@ -40,7 +40,8 @@ export class World {
   readonly ecs: ECSClient;
   namespaceId = "";
   namespaceName = "";
-  private taskDefinition = "";
+  /** Task definition ARNs by family, registered on first use. */
+  private readonly taskDefinitions = new Map<string, string>();
   private network = { subnets: [] as string[], securityGroups: [] as string[] };
 
   constructor(readonly cluster = "c1") {
@@ -51,26 +52,6 @@ export class World {
 
   async init(namespaceName = "internal"): Promise<this> {
     await this.createCluster(this.cluster);
-    const td = await this.ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: "app",
-        networkMode: "awsvpc",
-        requiresCompatibilities: ["FARGATE"],
-        cpu: "256",
-        memory: "512",
-        containerDefinitions: [
-          {
-            name: "app",
-            image: "app:latest",
-            essential: true,
-            cpu: 256,
-            memory: 512,
-            portMappings: [{ containerPort: 8080 }],
-          },
-        ],
-      }),
-    );
-    this.taskDefinition = td.taskDefinition!.taskDefinitionArn!;
     // moto's RunTask checks that the subnet and group exist: use the default VPC's.
     const ec2 = new EC2Client({ maxAttempts: 2 });
     const vpcs = await ec2.send(
@@ -95,6 +76,54 @@ export class World {
     this.namespaceId = ns.Id!;
     this.namespaceName = namespaceName;
     return this;
+  }
+
+  /**
+   * The task definition an ECS service's tasks run: family `app-NAME`, one container whose port
+   * mapping is named as the Cloud Map service (Service Connect's portName) with `appProtocol`
+   * (default http, so `--check-protocol auto` probes HTTP); `null`: a mapping without one.
+   */
+  async useTaskDefinition(
+    ecsServiceName: string,
+    mapping: { name?: string; appProtocol?: "http" | "http2" | "grpc" | null } = {},
+  ): Promise<string> {
+    const family = `app-${ecsServiceName}`;
+    const appProtocol = mapping.appProtocol === undefined ? "http" : mapping.appProtocol;
+    const td = await this.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family,
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        containerDefinitions: [
+          {
+            name: "app",
+            image: "app:latest",
+            essential: true,
+            cpu: 256,
+            memory: 512,
+            portMappings: [
+              {
+                containerPort: 8080,
+                name: mapping.name ?? ecsServiceName,
+                ...(appProtocol === null ? {} : { appProtocol }),
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const arn = td.taskDefinition!.taskDefinitionArn!;
+    this.taskDefinitions.set(family, arn);
+    return arn;
+  }
+
+  private async taskDefinitionOf(ecsServiceName: string): Promise<string> {
+    return (
+      this.taskDefinitions.get(`app-${ecsServiceName}`) ??
+      (await this.useTaskDefinition(ecsServiceName))
+    );
   }
 
   /** A Cloud Map service as Service Connect creates it (no health config, ECS-managed). */
@@ -140,12 +169,13 @@ export class World {
    * `service:NAME`, startedBy `ecs-svc/...`. RunTask starts at most 10 a call.
    */
   async runServiceTasks(cluster: string, ecsServiceName: string, count: number): Promise<string[]> {
+    const taskDefinition = await this.taskDefinitionOf(ecsServiceName);
     const ids: string[] = [];
     for (let left = count; left > 0; left -= 10) {
       const out = await this.ecs.send(
         new RunTaskCommand({
           cluster,
-          taskDefinition: this.taskDefinition,
+          taskDefinition,
           launchType: "FARGATE",
           count: Math.min(10, left),
           group: `service:${ecsServiceName}`,
@@ -160,12 +190,15 @@ export class World {
     return ids;
   }
 
-  /** Tasks started by hand (no ECS service): what the replace action must never stop. */
-  async runStandaloneTasks(count: number): Promise<string[]> {
+  /**
+   * Tasks started by hand (no ECS service): what the replace action must never stop. Their
+   * port mapping is named `portName` (the Cloud Map service they are registered in).
+   */
+  async runStandaloneTasks(count: number, portName: string): Promise<string[]> {
     const out = await this.ecs.send(
       new RunTaskCommand({
         cluster: this.cluster,
-        taskDefinition: this.taskDefinition,
+        taskDefinition: await this.taskDefinitionOf(portName),
         launchType: "FARGATE",
         count,
         networkConfiguration: { awsvpcConfiguration: { ...this.network } },
@@ -183,7 +216,7 @@ export class World {
       new CreateEcsServiceCommand({
         cluster: this.cluster,
         serviceName: name,
-        taskDefinition: this.taskDefinition,
+        taskDefinition: await this.taskDefinitionOf(name),
         desiredCount,
         launchType: "FARGATE",
         networkConfiguration: { awsvpcConfiguration: { ...this.network } },
