@@ -17,13 +17,14 @@ import { StatusBook } from "../checker/observability/status";
 import { NetProber } from "../checker/probe";
 import { LocalLease } from "../checker/state/local-lease";
 import { MemoryStateStore } from "../checker/state/memory-store";
-import { MEMORY_NAMESPACE, memoryNamespace } from "../test/support/memory-ports";
+import { MEMORY_NAMESPACE, memoryNamespace, taskIdOf } from "../test/support/memory-ports";
 import { addressOf, failsAt, startFarmProcess } from "./farm";
 import { GrpcJsProber } from "./grpc-js-prober";
 
 interface Options {
   instances: string;
   interval: string;
+  timeout: string;
   cycles: string;
   protocol: string;
   concurrency: string;
@@ -40,16 +41,24 @@ async function main(o: Options): Promise<void> {
     : o.protocol === "http2"
       ? "http2"
       : "http";
-  const farm = await startFarmProcess(Number(o.targetDelay), farmProtocol);
   // The failing share spread evenly, as in the scale runs (HTTP 500 from the farm).
   const failing = Number(o.failing);
+  if (failing > 0 && farmProtocol === "grpc") {
+    // One grpc-js health server answers for every address and cannot tell which was asked.
+    throw new Error("--failing: the gRPC farm serves every target SERVING; use 0");
+  }
+  const farm = await startFarmProcess(Number(o.targetDelay), farmProtocol);
+  const failingTasks = new Set<string>();
   for (let i = 0; i < count; i++) {
-    if (failsAt(i, failing)) farm.setFailing(addressOf(i), true);
+    if (!failsAt(i, failing)) continue;
+    farm.setFailing(addressOf(i), true);
+    failingTasks.add(taskIdOf(i));
   }
   const config = parseConfig({
     flags: {
       namespace: MEMORY_NAMESPACE.name,
       interval: o.interval,
+      timeout: o.timeout,
       startupGrace: "0s",
       checkProtocol: o.protocol,
       concurrency: o.concurrency,
@@ -92,6 +101,7 @@ async function main(o: Options): Promise<void> {
   // As `run` does: every probe of the run shares its signal.
   const running = new AbortController();
   let next = Date.now();
+  let late = 0;
   for (let c = 0; c < Number(o.cycles); c++) {
     const cpu0 = process.cpuUsage();
     const gc0 = gcMs;
@@ -119,6 +129,18 @@ async function main(o: Options): Promise<void> {
         String((await farm.requests()) - req0).padStart(9),
       ].join(" "),
     );
+    if (report.probeStats.failed > 0 && failing === 0) {
+      // Every target passes: say what the failures were (the checker's or the farm's limits).
+      const details = new Map<string, number>();
+      for (const svc of report.services) {
+        for (const i of svc.instances) {
+          if (i.probe && !i.probe.ok)
+            details.set(i.probe.detail, (details.get(i.probe.detail) ?? 0) + 1);
+        }
+      }
+      log(`       failures: ${[...details].map(([d, n]) => `${n} x ${d}`).join("; ")}`);
+    }
+    if (c > 0 && report.durationMs > config.intervalMs) late++;
     next += config.intervalMs;
     await systemClock.sleep(next - Date.now());
     if (next < Date.now()) next = Date.now();
@@ -129,6 +151,17 @@ async function main(o: Options): Promise<void> {
   }
   gc.disconnect();
   const peak = process.resourceUsage().maxRSS / 1024;
+  // Every target's answer is fixed for the run, so a mutation is wrong unless it removes a
+  // failing target (nothing ever recovers, so no put-back is right either).
+  const wrong = cloudMap.mutations.filter((m) => {
+    const [kind, id] = m.split(" ");
+    return !(kind === "deregister" || kind === "UNHEALTHY") || !failingTasks.has(id!);
+  });
+  log(
+    `late after the first cycle: ${late} of ${Number(o.cycles) - 1}; ` +
+      `Cloud Map changes: ${cloudMap.mutations.length}, wrong: ${wrong.length}` +
+      (wrong.length > 0 ? ` (${wrong.slice(0, 5).join(", ")})` : ""),
+  );
   log(`peak RSS ${peak.toFixed(0)} MiB`);
   farm.close();
 }
@@ -137,6 +170,7 @@ new Command("bench-core")
   .description("the checker's own CPU and memory per cycle, with no emulator")
   .option("--instances <n>", "instances in the namespace", "20000")
   .option("--interval <duration>", "checker interval", "5s")
+  .option("--timeout <duration>", "probe timeout (below the interval)", "500ms")
   .option("--cycles <n>", "cycles to run (the first includes start-up)", "5")
   .option("--protocol <p>", "http | https | http2 | grpc | tcp (the farm serves it)", "http")
   .option(

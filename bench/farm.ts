@@ -48,7 +48,17 @@ async function startOtherFarm(protocol: "http2" | "grpc", delayMs: number): Prom
   if (protocol === "grpc") {
     const server = new grpc.Server();
     const health = new HealthImplementation({ "": "SERVING" });
-    health.addToServer(server);
+    // The official service's own handlers, with each Check counted on its way in.
+    health.addToServer({
+      addService: (definition, implementation) =>
+        server.addService(definition, {
+          ...implementation,
+          check: (call: unknown, callback: unknown) => {
+            farm.requests++;
+            return (implementation["check"] as (a: unknown, b: unknown) => void)(call, callback);
+          },
+        }),
+    });
     farm.port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("0.0.0.0:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
         e ? reject(e) : resolve(p),
