@@ -27,6 +27,7 @@ interface Options {
   timeout: string;
   cycles: string;
   protocol: string;
+  appProtocol: "http" | "http2" | "grpc";
   concurrency: string;
   fakeProbes?: boolean;
   prober: string;
@@ -36,11 +37,9 @@ interface Options {
 
 async function main(o: Options): Promise<void> {
   const count = Number(o.instances);
-  const farmProtocol = o.protocol.startsWith("grpc")
-    ? "grpc"
-    : o.protocol === "http2"
-      ? "http2"
-      : "http";
+  // auto: every task definition names the app protocol, which the farm then serves.
+  const served = o.protocol === "auto" ? o.appProtocol : o.protocol;
+  const farmProtocol = served.startsWith("grpc") ? "grpc" : served === "http2" ? "http2" : "http";
   // The failing share spread evenly, as in the scale runs (HTTP 500 from the farm).
   const failing = Number(o.failing);
   if (failing > 0 && farmProtocol === "grpc") {
@@ -67,7 +66,12 @@ async function main(o: Options): Promise<void> {
     env: {},
   });
   const metrics = new Metrics();
-  const { cloudMap, ecs } = memoryNamespace({ count, port: farm.port, addressOf });
+  const { cloudMap, ecs } = memoryNamespace({
+    count,
+    port: farm.port,
+    addressOf,
+    ...(o.protocol === "auto" ? { appProtocol: farmProtocol } : {}),
+  });
   const checker = await Checker.create({
     config,
     cloudMap,
@@ -172,7 +176,8 @@ new Command("bench-core")
   .option("--interval <duration>", "checker interval", "5s")
   .option("--timeout <duration>", "probe timeout (below the interval)", "500ms")
   .option("--cycles <n>", "cycles to run (the first includes start-up)", "5")
-  .option("--protocol <p>", "http | https | http2 | grpc | tcp (the farm serves it)", "http")
+  .option("--protocol <p>", "http | http2 | grpc | tcp | auto (the farm serves it)", "http")
+  .option("--app-protocol <p>", "with auto: the task definitions' appProtocol", "http")
   .option(
     "--prober <which>",
     "checker: the checker's own; grpc-js: @grpc/grpc-js, for comparison",

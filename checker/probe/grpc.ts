@@ -42,7 +42,7 @@ export function grpcProbe(
   check: CheckSpec,
   signal?: AbortSignal,
 ): Promise<Outcome> {
-  return attempt(check.timeoutMs, signal, ({ done, note }) => {
+  return attempt(check.timeoutMs, signal, ({ done, decide, note }) => {
     const session = h2Session(target, check.protocol === "grpcs");
     session.on("error", (err) => done(h2ErrorOutcome(err)));
     const stream = session.request(
@@ -69,7 +69,10 @@ export function grpcProbe(
       if (over) done(over);
     });
     stream.on("trailers", (trailers) => reply.trailers(trailers));
-    stream.on("end", () => done(reply.result()));
+    // The verdict is known at the end of the reply, but the probe finishes when the stream has
+    // closed: destroying the session on a stream still open costs an RST_STREAM and an error
+    // object, about a tenth of the probe's CPU.
+    stream.on("end", () => decide(reply.result()));
     stream.on("close", () =>
       done(
         reply.seenHeaders

@@ -38,9 +38,10 @@ export function http2Probe(
       drained += chunk.length;
       if (drained > H2_BODY_CAP && verdict) done(verdict);
     });
-    stream.on("end", () =>
-      done(verdict ?? { ok: false, detail: "stream ended before a response" }),
-    );
+    // With a verdict, finish once the stream has closed (see grpc.ts: cheaper than a reset).
+    stream.on("end", () => {
+      if (!verdict) done({ ok: false, detail: "stream ended before a response" });
+    });
     stream.on("close", () =>
       done(
         verdict ?? {

@@ -41,9 +41,17 @@ export function attempt(
       resolve(o);
     };
     const onAbort = (): void => done({ ok: false, detail: "aborted" });
+    const begun = performance.now();
     const timer = setTimeout(() => {
-      const detail = `timeout after ${timeoutMs}ms`;
-      done(decided ?? { ok: false, detail: missing ? `${detail}: ${missing}` : detail });
+      const late = performance.now() - begun - timeoutMs;
+      // Timers run before I/O in each turn of the event loop: an answer that arrived in time
+      // but waits unread behind a busy checker is read in this turn's poll phase, before the
+      // immediate. Only then is it a timeout.
+      setImmediate(() => {
+        if (settled) return;
+        if (decided) return done(decided);
+        done(deadlineOutcome(timeoutMs, late, missing));
+      });
     }, timeoutMs);
     if (signal?.aborted) return onAbort();
     if (signal) unlisten = onAbortOf(signal, onAbort);
@@ -55,6 +63,32 @@ export function attempt(
     // `start` may have finished synchronously, before its cleanup existed.
     if (settled) cleanup();
   });
+}
+
+/**
+ * The verdict at the deadline. A deadline that fired well after its time means the checker's
+ * own event loop was blocked meanwhile (its CPU saturated, a long GC): the target was not given
+ * its time, so the failure is the checker's (local), which decides nothing about the target.
+ */
+export function deadlineOutcome(
+  timeoutMs: number,
+  lateMs: number,
+  missing: string | undefined,
+): Outcome {
+  const detail = `timeout after ${timeoutMs}ms`;
+  if (lateMs >= lateLimitMs(timeoutMs)) {
+    return {
+      ok: false,
+      detail: `${detail}, not the target's: the checker was busy (deadline ${Math.round(lateMs)}ms late)`,
+      local: true,
+    };
+  }
+  return { ok: false, detail: missing ? `${detail}: ${missing}` : detail };
+}
+
+/** How late a deadline may fire and still be the target's: a quarter of it, 50 ms at least. */
+export function lateLimitMs(timeoutMs: number): number {
+  return Math.max(50, timeoutMs / 4);
 }
 
 /** The probes waiting on each signal, behind one listener of its own. */

@@ -140,6 +140,8 @@ export function memoryNamespace(opts: {
   addressOf: (i: number) => string;
   perService?: number;
   cluster?: string;
+  /** Each service's tasks run a task definition whose port mapping has this appProtocol. */
+  appProtocol?: "http" | "http2" | "grpc";
 }): { cloudMap: MemoryCloudMap; ecs: MemoryEcs } {
   const perService = opts.perService ?? 1000;
   const cluster = opts.cluster ?? "memory";
@@ -160,6 +162,15 @@ export function memoryNamespace(opts: {
       },
     });
     const list: InstanceRecord[] = [];
+    const taskDefinitionArn = opts.appProtocol && `${ACCOUNT}:task-definition/svc-${s}:1`;
+    if (taskDefinitionArn) {
+      ecs.taskDefinitions.set(taskDefinitionArn, {
+        name: `svc-${s}:1`,
+        portMappings: [
+          { name: `svc-${s}`, containerPort: opts.port, appProtocol: opts.appProtocol },
+        ],
+      });
+    }
     for (let i = s * perService; i < Math.min(opts.count, (s + 1) * perService); i++) {
       const taskId = taskIdOf(i);
       list.push({
@@ -167,7 +178,8 @@ export function memoryNamespace(opts: {
         instanceId: taskId,
         attributes: { AWS_INSTANCE_IPV4: opts.addressOf(i), AWS_INSTANCE_PORT: String(opts.port) },
       });
-      ecs.tasks.set(taskId, runningTaskInfo(taskId, cluster, `service:svc-${s}`));
+      const task = runningTaskInfo(taskId, cluster, `service:svc-${s}`);
+      ecs.tasks.set(taskId, taskDefinitionArn ? { ...task, taskDefinitionArn } : task);
     }
     cloudMap.instances.set(id, list);
   }
