@@ -1,7 +1,7 @@
 // gRPC health probe: one unary grpc.health.v1.Health/Check call on a session of its own, over
 // Node's http2 client. The request and the response are one-field protobuf messages, encoded
 // and decoded here in a few lines: @grpc/grpc-js cost several times the CPU per probe with a
-// fresh channel each time (bench/core.ts --prober grpc-js; README "Probe cost").
+// fresh channel each time (bench/probe-cost.ts; README "Probe cost by protocol").
 
 import type http2 from "node:http2";
 import type { CheckSpec } from "../domain/types";

@@ -5,7 +5,7 @@
 
 import type { TaskLookup } from "../domain/types";
 import type { Clock, EcsPort } from "../ports";
-import type { Listed, ProbeItem } from "./listing";
+import { withCheck, type Listed, type ProbeItem } from "./listing";
 import { CheckSpecs, resolveCheck, TaskDefinitionBook, type Resolved } from "./protocols";
 
 /** What a cycle probes each service in. */
@@ -96,7 +96,7 @@ export class AutoChecks {
       const p = r.check.protocol;
       s.instances[p] = (s.instances[p] ?? 0) + 1;
       s.source[p] ??= r.why;
-      out.push(r.check === item.check ? item : { ...item, check: r.check });
+      out.push(r.check === item.check ? item : withCheck(item, r.check));
     }
     return { items: out, protocols };
   }

@@ -117,19 +117,35 @@ export function probeItems(
   listed.forEach(({ snap, check, policy, instances }, listedAt) => {
     for (const i of instances) {
       if (!i.target.ok || (i.ecsTask && goingAway(i.record.instanceId))) continue;
-      const service = snap.info.name;
-      items.push({
-        key: i.key,
-        service,
-        listedAt,
-        check,
-        policy,
-        target: i.target,
-        record: i.record,
-      });
+      items.push(probeItem(i.key, snap.info.name, listedAt, check, policy, i.target, i.record));
     }
   });
   return items;
+}
+
+/** The item with another check: built as probeItems builds them, so both share one shape. */
+export function withCheck(item: ProbeItem, check: CheckSpec): ProbeItem {
+  return probeItem(
+    item.key,
+    item.service,
+    item.listedAt,
+    check,
+    item.policy,
+    item.target,
+    item.record,
+  );
+}
+
+function probeItem(
+  key: string,
+  service: string,
+  listedAt: number,
+  check: CheckSpec,
+  policy: ServicePolicy,
+  target: ProbeTarget & { ok: true },
+  record: InstanceRecord,
+): ProbeItem {
+  return { key, service, listedAt, check, policy, target, record };
 }
 
 /** The planner's input: each listed instance with its ECS task, custom status and probe. */

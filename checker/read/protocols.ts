@@ -195,13 +195,42 @@ export function resolveCheck(
   }
   const td = book.get(arn);
   if (td === undefined) return { pending: book.missing(arn), arn };
-  const choice = autoProtocol(td, service.name, instance.attributes["AWS_INSTANCE_PORT"]);
-  return { check: specs.with(check, choice.protocol), why: `auto: ${choice.why}` };
+  return specs.auto(check, td, service.name, instance.attributes["AWS_INSTANCE_PORT"]);
 }
 
-/** One CheckSpec per configured check and protocol, so probes share them rather than copy. */
+/**
+ * One CheckSpec per configured check and protocol, so probes share them rather than copy; and
+ * auto's choice per task definition, service and port, so a steady namespace's cycles allocate
+ * nothing to resolve (20,000 instances each cycle).
+ */
 export class CheckSpecs {
   private readonly made = new WeakMap<CheckSpec, Map<ProbeProtocol, CheckSpec>>();
+  private readonly chosen = new WeakMap<
+    CheckSpec,
+    WeakMap<TaskDefinitionPorts, Map<string, Map<string | undefined, Resolved>>>
+  >();
+
+  /** `check` (an `auto` one) resolved by `td` for an instance of `service` on `port`. */
+  auto(
+    check: CheckSpec,
+    td: TaskDefinitionPorts,
+    service: string,
+    port: string | undefined,
+  ): Resolved {
+    let byTd = this.chosen.get(check);
+    if (byTd === undefined) this.chosen.set(check, (byTd = new WeakMap()));
+    let byService = byTd.get(td);
+    if (byService === undefined) byTd.set(td, (byService = new Map()));
+    let byPort = byService.get(service);
+    if (byPort === undefined) byService.set(service, (byPort = new Map()));
+    let resolved = byPort.get(port);
+    if (resolved === undefined) {
+      const choice = autoProtocol(td, service, port);
+      resolved = { check: this.with(check, choice.protocol), why: `auto: ${choice.why}` };
+      byPort.set(port, resolved);
+    }
+    return resolved;
+  }
 
   with(check: CheckSpec, protocol: ProbeProtocol): CheckSpec {
     let byProtocol = this.made.get(check);
