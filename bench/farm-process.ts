@@ -2,9 +2,9 @@
 // Prints its port on the first line of stdout; the parent marks failing addresses on stdin.
 
 import { createInterface } from "node:readline";
-import type { CheckSpec } from "../checker/domain/types";
 import { NetProber } from "../checker/probe";
 import { startFarm, type FarmProtocol } from "./farm";
+import { checkSpec } from "../test/support/checks";
 
 const protocol = (process.argv[3] ?? "http") as FarmProtocol;
 void startFarm(Number(process.argv[2] ?? 0), {}, protocol).then(async (farm) => {
@@ -28,14 +28,7 @@ void startFarm(Number(process.argv[2] ?? 0), {}, protocol).then(async (farm) => 
  */
 async function warmUp(port: number): Promise<void> {
   if (protocol === "http") return;
-  const check: CheckSpec = {
-    protocol,
-    path: "/health",
-    port: undefined,
-    expectedStatus: [{ min: 200, max: 399 }],
-    timeoutMs: 5000,
-    grpcService: "",
-  };
+  const check = checkSpec(protocol, 5000);
   const prober = new NetProber({ now: () => Date.now() });
   let left = 3000;
   const worker = async (): Promise<void> => {

@@ -5,11 +5,12 @@
 // measurement behind the choice of Node's http2 with the two messages encoded by hand.
 
 import { Command } from "commander";
-import type { CheckSpec, ProbeProtocol } from "../checker/domain/types";
+import type { ProbeProtocol } from "../checker/domain/types";
 import type { Prober } from "../checker/ports";
 import { NetProber } from "../checker/probe";
 import { startFarmProcess, type FarmProcess, type FarmProtocol } from "./farm";
 import { GrpcJsProber } from "./grpc-js-prober";
+import { checkSpec } from "../test/support/checks";
 
 interface Kind {
   readonly label: string;
@@ -19,14 +20,7 @@ interface Kind {
 }
 
 async function round(kind: Kind, farm: FarmProcess, n: number, c: number): Promise<number> {
-  const check: CheckSpec = {
-    protocol: kind.protocol,
-    path: "/health",
-    port: undefined,
-    expectedStatus: [{ min: 200, max: 399 }],
-    timeoutMs: 2000,
-    grpcService: "",
-  };
+  const check = checkSpec(kind.protocol, 2000);
   let next = 0;
   let failed = 0;
   const worker = async (): Promise<void> => {

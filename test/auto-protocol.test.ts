@@ -10,6 +10,7 @@ import type { Listed, ProbeItem } from "../checker/read/listing";
 import { autoProtocol, TaskDefinitionBook } from "../checker/read/protocols";
 import { runningTask } from "./support/scenario";
 import { VirtualClock } from "./support/virtual-clock";
+import { checkSpec } from "./support/checks";
 
 const td = (name: string, ...m: Array<[string | undefined, number, string | undefined]>) => ({
   name,
@@ -122,14 +123,7 @@ describe("task definition book", () => {
   });
 });
 
-const AUTO: CheckSpec = {
-  protocol: "auto",
-  path: "/health",
-  port: undefined,
-  expectedStatus: [{ min: 200, max: 399 }],
-  timeoutMs: 1000,
-  grpcService: "",
-};
+const AUTO: CheckSpec = checkSpec("auto", 1000);
 
 function service(name: string, ecs: boolean): ServiceInfo {
   return {

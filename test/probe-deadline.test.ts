@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { CheckSpec } from "../checker/domain/types";
 import { NetProber } from "../checker/probe";
 import { deadlineOutcome, lateLimitMs } from "../checker/probe/outcome";
+import { checkSpec } from "./support/checks";
 
 const TARGET = `
 const http = require("node:http");
@@ -45,14 +46,7 @@ function busy(ms: number): void {
   }
 }
 
-const CHECK: CheckSpec = {
-  protocol: "http",
-  path: "/health",
-  port: undefined,
-  expectedStatus: [{ min: 200, max: 399 }],
-  timeoutMs: 200,
-  grpcService: "",
-};
+const CHECK: CheckSpec = checkSpec("http", 200);
 
 describe("probe deadline on a busy checker", () => {
   const prober = new NetProber({ now: () => Date.now() });

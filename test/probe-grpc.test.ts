@@ -8,15 +8,9 @@ import { NetProber } from "../checker/probe";
 import { healthRequest, servingStatus } from "../checker/probe/grpc";
 import { startGrpcTarget, type GrpcTarget } from "./support/grpc-target";
 import { h2Server } from "./support/h2-target";
+import { checkSpec } from "./support/checks";
 
-const GRPC: CheckSpec = {
-  protocol: "grpc",
-  path: "/health",
-  port: undefined,
-  expectedStatus: [{ min: 200, max: 399 }],
-  timeoutMs: 1000,
-  grpcService: "",
-};
+const GRPC: CheckSpec = checkSpec("grpc", 1000);
 const H2: CheckSpec = { ...GRPC, protocol: "http2" };
 
 interface Closable {

@@ -12,15 +12,9 @@ import {
   type TcpTarget,
 } from "./support/targets";
 import { INCOMPLETE_RESPONSES, startRawTarget, type RawTarget } from "./support/raw-target";
+import { checkSpec } from "./support/checks";
 
-const HTTP: CheckSpec = {
-  protocol: "http",
-  path: "/health",
-  port: undefined,
-  expectedStatus: [{ min: 200, max: 399 }],
-  timeoutMs: 1000,
-  grpcService: "",
-};
+const HTTP: CheckSpec = checkSpec("http", 1000);
 
 /** Polls until `cond` holds (server-side socket state lags the client by a tick or two). */
 async function eventually(cond: () => boolean, what: string): Promise<void> {
