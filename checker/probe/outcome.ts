@@ -86,9 +86,12 @@ export function deadlineOutcome(
   return { ok: false, detail: missing ? `${detail}: ${missing}` : detail };
 }
 
-/** How late a deadline may fire and still be the target's: a quarter of it, 50 ms at least. */
+/**
+ * How late a deadline may fire and still be the target's: a quarter of it, and 100 ms at least
+ * (above a GC pause, so a loaded but working checker still blames a hung target).
+ */
 export function lateLimitMs(timeoutMs: number): number {
-  return Math.max(50, timeoutMs / 4);
+  return Math.max(100, timeoutMs / 4);
 }
 
 /** The probes waiting on each signal, behind one listener of its own. */
