@@ -24,7 +24,7 @@ import { GrpcJsProber } from "./grpc-js-prober";
 interface Options {
   instances: string;
   interval: string;
-  timeout: string;
+  timeout?: string;
   cycles: string;
   protocol: string;
   appProtocol: "http" | "http2" | "grpc";
@@ -57,7 +57,7 @@ async function main(o: Options): Promise<void> {
     flags: {
       namespace: MEMORY_NAMESPACE.name,
       interval: o.interval,
-      timeout: o.timeout,
+      ...(o.timeout === undefined ? {} : { timeout: o.timeout }),
       startupGrace: "0s",
       checkProtocol: o.protocol,
       concurrency: o.concurrency,
@@ -174,7 +174,7 @@ new Command("bench-core")
   .description("the checker's own CPU and memory per cycle, with no emulator")
   .option("--instances <n>", "instances in the namespace", "20000")
   .option("--interval <duration>", "checker interval", "5s")
-  .option("--timeout <duration>", "probe timeout (below the interval)", "500ms")
+  .option("--timeout <duration>", "probe timeout, below the interval (default: the checker's)")
   .option("--cycles <n>", "cycles to run (the first includes start-up)", "5")
   .option("--protocol <p>", "http | http2 | grpc | tcp | auto (the farm serves it)", "http")
   .option("--app-protocol <p>", "with auto: the task definitions' appProtocol", "http")
