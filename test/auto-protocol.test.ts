@@ -7,7 +7,7 @@ import type {
 } from "../checker/domain/types";
 import { AutoChecks } from "../checker/read/auto-checks";
 import type { Listed, ProbeItem } from "../checker/read/listing";
-import { autoProtocol, TaskDefinitionBook } from "../checker/read/protocols";
+import { autoProtocol, CheckSpecs, TaskDefinitionBook } from "../checker/read/protocols";
 import { runningTask } from "./support/scenario";
 import { VirtualClock } from "./support/virtual-clock";
 import { checkSpec } from "./support/checks";
@@ -161,6 +161,28 @@ function withTd(id: string, arn: string | undefined): TaskLookup {
 }
 
 describe("resolving a cycle's auto checks", () => {
+  it("keeps each choice apart by service and port, though one task definition serves all", () => {
+    const specs = new CheckSpecs();
+    const shared = td(
+      "app:1",
+      ["api", 80, "grpc"],
+      ["admin", 81, "http"],
+      [undefined, 82, "http2"],
+    );
+    const pick = (svc: string, port: string) => specs.auto(AUTO, shared, svc, port);
+    const api = pick("api", "80");
+    assert.deepEqual(
+      [api, pick("admin", "80"), pick("other", "82"), pick("other", "83")].map((r) =>
+        "check" in r ? r.check.protocol : "pending",
+      ),
+      ["grpc", "http", "http2", "tcp"],
+    );
+    assert.equal(pick("api", "80"), api, "asked again: the same answer, not a new one");
+    const other = td("app:2", ["api", 80, "http"]);
+    const next = specs.auto(AUTO, other, "api", "80");
+    assert.equal("check" in next && next.check.protocol, "http", "a new revision is read anew");
+  });
+
   it("http where ECS does not manage the service; by task definition where it does", async () => {
     const ecs = new FakeTaskDefs();
     ecs.defs.set("api:3", td("api:3", ["api", 80, "grpc"]));
