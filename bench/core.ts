@@ -11,6 +11,7 @@ import { Command } from "commander";
 import { systemClock } from "../checker/clock";
 import { parseConfig } from "../checker/config";
 import { Checker } from "../checker/cycle/checker";
+import pino from "pino";
 import { createLogger } from "../checker/observability/logger";
 import { Metrics } from "../checker/observability/metrics";
 import { StatusBook } from "../checker/observability/status";
@@ -33,6 +34,7 @@ interface Options {
   prober: string;
   targetDelay: string;
   failing: string;
+  metricsFormat: "emf" | "off";
 }
 
 async function main(o: Options): Promise<void> {
@@ -66,6 +68,16 @@ async function main(o: Options): Promise<void> {
     env: {},
   });
   const metrics = new Metrics();
+  // EMF records as `run` writes them on ECS (a synchronous stream), here to /dev/null.
+  const emfOut = pino.destination({ dest: "/dev/null", sync: true });
+  let emfBytes = 0;
+  const emf =
+    o.metricsFormat === "emf"
+      ? (line: string): void => {
+          emfBytes += line.length + 1;
+          emfOut.write(`${line}\n`);
+        }
+      : undefined;
   const { cloudMap, ecs } = memoryNamespace({
     count,
     port: farm.port,
@@ -88,6 +100,7 @@ async function main(o: Options): Promise<void> {
     logger: createLogger("warn", "stderr"),
     metrics,
     status: new StatusBook(config.intervalMs, systemClock.now()),
+    emf,
   });
   const log = (s: string): void => void process.stdout.write(`${s}\n`);
   log(
@@ -167,6 +180,7 @@ async function main(o: Options): Promise<void> {
       (wrong.length > 0 ? ` (${wrong.slice(0, 5).join(", ")})` : ""),
   );
   log(`peak RSS ${peak.toFixed(0)} MiB`);
+  if (emf) log(`EMF: ${(emfBytes / Number(o.cycles) / 1024).toFixed(1)} KiB a cycle`);
   farm.close();
 }
 
@@ -187,6 +201,7 @@ new Command("bench-core")
   .option("--failing <percent>", "share of targets answering HTTP 500", "0")
   .option("--target-delay <ms>", "each target answers after this long", "0")
   .option("--fake-probes", "probes pass at once without I/O: the checker's bookkeeping alone")
+  .option("--metrics-format <emf|off>", "CloudWatch EMF records (to /dev/null), as on ECS", "emf")
   .action((o: Options) =>
     main(o).catch((err: unknown) => {
       process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);

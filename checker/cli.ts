@@ -20,7 +20,8 @@ import {
 } from "./config";
 import { Checker, type CheckerDeps } from "./cycle/checker";
 import { runLoop } from "./cycle/run-loop";
-import { createLogger, type Logger } from "./observability/logger";
+import type { EmfSink } from "./observability/emf";
+import { createLogger, logStream, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
 import { startStatusServer, type StatusServer } from "./observability/server";
 import type { StatusBook } from "./observability/status";
@@ -43,11 +44,14 @@ function unknownVariableNotes(): string[] {
   return unknownVariables(process.env).map(describeUnknownVariable);
 }
 
-/** The config and a logger, after warning of variables that are no setting; exits 2 if bad. */
+/**
+ * The config, a logger and the EMF sink (on the logs' own stream, so records and log lines
+ * never interleave mid-line), after warning of variables that are no setting; exits 2 if bad.
+ */
 function start(
   opts: Record<string, unknown>,
   destination: "stdout" | "stderr",
-): { config: CheckerConfig; logger: Logger } {
+): { config: CheckerConfig; logger: Logger; emf: EmfSink | undefined } {
   let config: CheckerConfig;
   try {
     config = parseConfig({ flags: flagsFromCommander(opts), env: process.env });
@@ -55,11 +59,22 @@ function start(
     if (err instanceof ConfigError) exitBadInput(err.problems, unknownVariableNotes());
     throw err;
   }
-  const logger = createLogger(config.logLevel, destination);
+  const stream = logStream(destination);
+  const logger = createLogger(config.logLevel, stream);
   for (const u of unknownVariables(process.env)) {
     logger.warn({ variable: u.name, closest: u.closest }, describeUnknownVariable(u));
   }
-  return { config, logger };
+  const emf = metricsFormat(config.metricsFormat) === "emf";
+  if (emf) logger.info({ destination }, "CloudWatch metrics: EMF records among the logs");
+  return { config, logger, emf: emf ? (line) => stream.write(`${line}\n`) : undefined };
+}
+
+/** `auto`: EMF where the awslogs driver may ship it, on ECS (which sets the metadata URI). */
+function metricsFormat(setting: CheckerConfig["metricsFormat"]): "emf" | "off" {
+  if (setting !== "auto") return setting;
+  const onEcs =
+    !!process.env["ECS_CONTAINER_METADATA_URI_V4"] || !!process.env["ECS_CONTAINER_METADATA_URI"];
+  return onEcs ? "emf" : "off";
 }
 
 async function serve(
@@ -123,9 +138,9 @@ async function createChecker(deps: CheckerDeps, signal: AbortSignal): Promise<Ch
 }
 
 async function run(opts: Record<string, unknown>): Promise<void> {
-  const { config, logger } = start(opts, "stdout");
+  const { config, logger, emf } = start(opts, "stdout");
   const metrics = new Metrics({ processMetrics: true });
-  const deps = buildCheckerDeps(config, logger, metrics);
+  const deps: CheckerDeps = { ...buildCheckerDeps(config, logger, metrics), emf };
   const { status } = deps;
   const server = await serve(config, status, metrics);
   logger.info({ listen: server.url }, "serving /healthz, /metrics and /status");
@@ -166,9 +181,9 @@ async function run(opts: Record<string, unknown>): Promise<void> {
 
 async function once(opts: Record<string, unknown>): Promise<void> {
   // stdout carries the JSON report; logs go to stderr.
-  const { config, logger } = start(opts, "stderr");
+  const { config, logger, emf } = start(opts, "stderr");
   const metrics = new Metrics();
-  const deps = buildCheckerDeps(config, logger, metrics);
+  const deps: CheckerDeps = { ...buildCheckerDeps(config, logger, metrics), emf };
   try {
     const checker = await Checker.create(deps);
     const report = await checker.runCycle();

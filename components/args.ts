@@ -99,6 +99,12 @@ export interface CheckerSettings {
   readonly maxMutationsPerSecond?: number;
   /** Log level. @default "info" */
   readonly logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  /**
+   * CloudWatch metrics as Embedded Metric Format records on the log stream (no agent, no IAM):
+   * `emf`, `off`, or `auto` (emf on ECS, so here). The dashboard and alarms need them.
+   * @default "auto"
+   */
+  readonly metricsFormat?: "auto" | "emf" | "off";
 }
 
 export interface CloudMapHealthCheckerArgs extends CheckerSettings {
@@ -140,6 +146,22 @@ export interface CloudMapHealthCheckerArgs extends CheckerSettings {
   readonly desiredCount?: number;
   /** Port of the checker's /healthz, /metrics and /status. @default 9090 */
   readonly statusPort?: number;
-  /** Tags applied to every child resource. @default none */
+  /** Tags applied to every child resource (dashboards take none). @default none */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * CloudWatch alarms on the checker's metrics: degraded, no cycle, instances out of rotation
+   * for 15 minutes, replacements held by the storm brakes. Periods follow `interval`.
+   * @default true, unless `metricsFormat` is "off"
+   */
+  readonly alarms?: boolean;
+  /** SNS topic the alarms notify, in alarm and back to OK. @default none */
+  readonly alarmTopicArn?: pulumi.Input<string>;
+  /** More ARNs the alarms notify when they fire (not when back to OK). @default none */
+  readonly alarmActions?: pulumi.Input<string>[];
+  /**
+   * A CloudWatch dashboard of the checker: rotation by service, actions, holds, cycle time,
+   * the checker's ECS tasks, alarm states and the last actions.
+   * @default true, unless `metricsFormat` is "off"
+   */
+  readonly dashboard?: boolean;
 }

@@ -13,10 +13,11 @@ import {
   executionRole,
 } from "./shared-resources";
 import { checkerImage } from "./image";
+import { createMonitoring } from "./monitoring";
 
 export { ecrRepositoryArn } from "./image";
 import { withDefaults } from "./defaults";
-import { validateArgs } from "./validate";
+import { monitoringOn, validateArgs } from "./validate";
 
 export const TYPE_TOKEN = "cloudmap-health-checker:index:CloudMapHealthChecker";
 const CONTAINER = "checker";
@@ -30,6 +31,10 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
   readonly clusterArn: pulumi.Output<string>;
   readonly stateTableName: pulumi.Output<string>;
   readonly imageUri: pulumi.Output<string>;
+  /** The CloudWatch dashboard's name; undefined without one. */
+  readonly dashboardName: pulumi.Output<string | undefined>;
+  /** The alarms' ARNs by alarm (degraded, noCycle, outOfRotation, replacementsHeld); empty without. */
+  readonly alarmArns: pulumi.Output<Record<string, string>>;
 
   constructor(
     name: string,
@@ -270,6 +275,24 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
       parent,
     );
 
+    // EMF metrics need no IAM: the log driver ships them and CloudWatch extracts them.
+    const monitoring = createMonitoring(
+      {
+        name,
+        namespaceId: args.namespaceId,
+        intervalMs,
+        region: region.region,
+        logGroupName: logGroup.name,
+        clusterArn,
+        serviceName: service.name,
+        ...monitoringOn(args),
+        alarmTopicArn: args.alarmTopicArn,
+        alarmActions: args.alarmActions,
+        tags,
+      },
+      parent,
+    );
+
     this.serviceArn = service.id;
     this.taskRoleArn = taskRole.arn;
     this.executionRoleArn = execution.arn;
@@ -278,6 +301,8 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     this.clusterArn = clusterArn;
     this.stateTableName = stateTableName;
     this.imageUri = imageUri;
+    this.dashboardName = monitoring.dashboardName;
+    this.alarmArns = monitoring.alarmArns;
     this.registerOutputs({
       serviceArn: this.serviceArn,
       taskRoleArn: this.taskRoleArn,
@@ -287,6 +312,8 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
       clusterArn: this.clusterArn,
       stateTableName: this.stateTableName,
       imageUri: this.imageUri,
+      dashboardName: this.dashboardName,
+      alarmArns: this.alarmArns,
       leaseDurationMs: leaseTiming(intervalMs).durationMs,
     });
   }

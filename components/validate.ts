@@ -1,5 +1,6 @@
 // Construction-time validation: every message names the arg in backticks and says what to do.
 
+import type { CloudMapHealthCheckerArgs } from "./args";
 import type { ResolvedArgs } from "./defaults";
 
 const FARGATE_MEMORY: Record<number, readonly [number, number]> = {
@@ -90,9 +91,49 @@ export function validateArgs(args: ResolvedArgs): void {
       `\`desiredCount\`: ${desired} must be an integer from 0 to 10 (replicas share one lease)`,
     );
   }
+  problems.push(...monitoringProblems(args));
   if (problems.length > 0) {
     throw new Error(
       `CloudMapHealthChecker: invalid arguments:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
     );
   }
+}
+
+/** The args that decide the dashboard and alarms (the rollout's stack settings carry them too). */
+export type MonitoringArgs = Pick<
+  CloudMapHealthCheckerArgs,
+  "metricsFormat" | "alarms" | "dashboard" | "alarmTopicArn" | "alarmActions"
+>;
+
+/**
+ * Whether the alarms and the dashboard are created: as asked, else only when the checker writes
+ * metrics (`metricsFormat` "auto" is EMF on ECS, where the component runs it).
+ */
+export function monitoringOn(a: MonitoringArgs): { alarms: boolean; dashboard: boolean } {
+  const metrics = a.metricsFormat !== "off";
+  return { alarms: a.alarms ?? metrics, dashboard: a.dashboard ?? metrics };
+}
+
+/** Monitoring args that contradict each other, each message naming them in backticks. */
+export function monitoringProblems(a: MonitoringArgs): string[] {
+  const problems: string[] = [];
+  if (a.metricsFormat === "off") {
+    for (const key of ["alarms", "dashboard"] as const) {
+      if (a[key] === true) {
+        problems.push(
+          `\`${key}\` needs the checker's metrics, and \`metricsFormat\` is "off": it would watch nothing; drop one of them`,
+        );
+      }
+    }
+  }
+  if (!monitoringOn(a).alarms) {
+    const why = a.alarms === false ? "`alarms` is false" : '`metricsFormat` "off" creates no alarm';
+    if (a.alarmTopicArn !== undefined) {
+      problems.push(`\`alarmTopicArn\` is given, but ${why}: no alarm would notify it`);
+    }
+    if ((a.alarmActions ?? []).length > 0) {
+      problems.push(`\`alarmActions\` is given, but ${why}: no alarm would notify them`);
+    }
+  }
+  return problems;
 }

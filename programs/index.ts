@@ -11,3 +11,5 @@ export const logGroupName = checker.logGroupName;
 export const clusterArn = checker.clusterArn;
 export const stateTableName = checker.stateTableName;
 export const imageUri = checker.imageUri;
+export const dashboardName = checker.dashboardName;
+export const alarmArns = checker.alarmArns;

@@ -57,5 +57,9 @@ export function createStack(): CloudMapHealthChecker {
     desiredCount: c.getNumber("desiredCount"),
     statusPort: c.getNumber("statusPort"),
     tags: c.getObject<Record<string, string>>("tags"),
+    alarms: c.getBoolean("alarms"),
+    alarmTopicArn: c.get("alarmTopicArn"),
+    alarmActions: c.getObject<string[]>("alarmActions"),
+    dashboard: c.getBoolean("dashboard"),
   });
 }

@@ -85,6 +85,8 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     for (const r of c.children) counts[r.type] = (counts[r.type] ?? 0) + 1;
     assert.deepEqual(counts, {
       "aws:cloudwatch/logGroup:LogGroup": 1,
+      "aws:cloudwatch/dashboard:Dashboard": 1,
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 4,
       "aws:dynamodb/table:Table": 1,
       "aws:iam/role:Role": 2,
       "aws:iam/rolePolicy:RolePolicy": 2,
@@ -151,8 +153,9 @@ describe("CloudMapHealthChecker component (mocks)", function () {
     assert.equal(table["hashKey"], "pk");
     assert.equal(table["rangeKey"], "sk");
     assert.deepEqual(table["ttl"], { attributeName: "expiresAt", enabled: true });
-    // Inline role policies are the one child type without tags.
-    for (const r of c.children.filter((x) => x.type !== "aws:iam/rolePolicy:RolePolicy")) {
+    // Inline role policies and dashboards are the child types without tags.
+    const untagged = ["aws:iam/rolePolicy:RolePolicy", "aws:cloudwatch/dashboard:Dashboard"];
+    for (const r of c.children.filter((x) => !untagged.includes(x.type))) {
       assert.equal(
         (r.inputs["tags"] as Record<string, string> | undefined)?.["team"],
         "platform",

@@ -9,7 +9,15 @@ import { Command } from "commander";
 import * as pulumi from "@pulumi/pulumi";
 import { optionSpec, SETTING_KEYS, type SettingKey } from "../checker/config";
 import { ARG_DEFAULTS } from "../components/defaults";
+import {
+  addOptions,
+  settingsFrom,
+  validateSettings,
+  type CliOptions,
+} from "../programs/rollout/cli";
 import { addSettingOptions, settingsFromFlags } from "../programs/rollout/settings";
+import { stackConfig } from "../programs/rollout/stack-config";
+import type { DiscoveredNamespace } from "../programs/rollout/types";
 import {
   ACCOUNT,
   childrenOf,
@@ -46,6 +54,7 @@ const SAMPLES: Record<SettingKey, string> = {
   maxMutationsPerSecond: "3",
   serviceOverrides: '{"api":{"timeout":"1s"}}',
   logLevel: "silent",
+  metricsFormat: "off",
 };
 
 /** The sample as the component and stack config take it (typed by the option's shape). */
@@ -148,5 +157,112 @@ describe("the option surface, derived from the one option table", function () {
       assert.ok(m, `${key}: no @default`);
       assert.equal(m[1]!.trim().replace(/^"(.*)"$/, "$1"), String(value), key);
     }
+  });
+
+  // The dashboard and alarm args are the component's own (no checker option): rollout flags ->
+  // each stack's config -> the stack program -> the component.
+  describe("dashboard and alarm args", () => {
+    const topic = `arn:aws:sns:${REGION}:${ACCOUNT}:ops`;
+    const pager = `arn:aws:sns:${REGION}:${ACCOUNT}:pager`;
+    const discovered: DiscoveredNamespace = {
+      accountId: ACCOUNT,
+      region: REGION,
+      namespaceId: "ns-rolled",
+      namespaceName: "shop.local",
+      ecsServices: [],
+      placement: {
+        vpcId: "vpc-1",
+        subnetIds: ["subnet-a"],
+        targetSecurityGroupIds: [],
+        clusterArns: [CLUSTER],
+        ports: [],
+        servicePorts: {},
+      },
+      problem: undefined,
+    };
+    const flags = (argv: string[]): CliOptions => {
+      const cmd = addOptions(new Command().exitOverride());
+      cmd.parse(argv, { from: "user" });
+      return cmd.opts<CliOptions>();
+    };
+    /** The stack the rollout would deploy for these flags and config file, through createStack. */
+    async function deploy(name: string, argv: string[], file = {}) {
+      const settings = settingsFrom(flags(argv), file);
+      validateSettings(settings, file);
+      const config: Record<string, string> = {
+        ...stackConfig(discovered, undefined, { ...settings, image: REQUIRED.image }),
+        "cloudmap-health-checker:name": name,
+      };
+      pulumi.runtime.setAllConfig(config);
+      const { createStack } = await import("../programs/stack");
+      const c = createStack();
+      await valueOf(c.alarmArns);
+      await settle();
+      const alarms = childrenOf(name).filter(
+        (r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm",
+      );
+      const dashboards = childrenOf(name).filter(
+        (r) => r.type === "aws:cloudwatch/dashboard:Dashboard",
+      );
+      return { config, alarms, dashboards };
+    }
+    const key = (k: string): string => `cloudmap-health-checker:${k}`;
+
+    it("rollout: no flag writes no config, and the component's defaults apply", async () => {
+      const { config, alarms, dashboards } = await deploy("mon-default", []);
+      for (const k of ["alarms", "dashboard", "alarmTopicArn", "alarmActions"]) {
+        assert.equal(config[key(k)], undefined, k);
+      }
+      assert.equal(alarms.length, 4);
+      assert.equal(dashboards.length, 1);
+    });
+
+    it("rollout: --alarm-topic-arn, --alarm-actions and --no-dashboard reach the component", async () => {
+      const { config, alarms, dashboards } = await deploy("mon-flags", [
+        "--alarm-topic-arn",
+        topic,
+        "--alarm-actions",
+        `${pager}, ${topic}-2`,
+        "--no-dashboard",
+      ]);
+      assert.equal(config[key("alarmTopicArn")], topic);
+      assert.equal(config[key("alarmActions")], JSON.stringify([pager, `${topic}-2`]));
+      assert.equal(config[key("dashboard")], "false");
+      assert.equal(config[key("alarms")], undefined);
+      assert.equal(alarms.length, 4);
+      for (const a of alarms) {
+        assert.deepEqual(a.inputs["alarmActions"], [topic, pager, `${topic}-2`]);
+        assert.deepEqual(a.inputs["okActions"], [topic]);
+      }
+      assert.equal(dashboards.length, 0);
+    });
+
+    it("rollout: --no-alarms, or the config file's settings, turn the alarms off", async () => {
+      const flagged = await deploy("mon-noalarms", ["--no-alarms"]);
+      assert.equal(flagged.config[key("alarms")], "false");
+      assert.equal(flagged.alarms.length, 0);
+      assert.equal(flagged.dashboards.length, 1);
+      const filed = await deploy("mon-file", [], { settings: { alarms: false } });
+      assert.equal(filed.config[key("alarms")], "false", "an absent flag keeps the file's value");
+      assert.equal(filed.alarms.length, 0);
+    });
+
+    it("rollout: refuses monitoring settings that contradict, before any stack", () => {
+      assert.throws(
+        () =>
+          validateSettings(
+            settingsFrom(flags(["--no-alarms", "--alarm-topic-arn", topic]), {}),
+            {},
+          ),
+        /settings: `alarmTopicArn` is given, but `alarms` is false/,
+      );
+      const file = {
+        namespaces: { "shop.local": { metricsFormat: "off" as const, dashboard: true } },
+      };
+      assert.throws(
+        () => validateSettings(settingsFrom(flags([]), file), file),
+        /namespaces\.shop\.local: `dashboard` needs the checker's metrics/,
+      );
+    });
   });
 });

@@ -4,6 +4,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { OPTIONS } from "../checker/config";
+import { DIMENSION, METRICS, RECORDS } from "../checker/observability/metric-catalog";
 
 describe("README", () => {
   const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
@@ -19,6 +20,31 @@ describe("README", () => {
       }
     }
     assert.equal(rows.length, OPTIONS.length, "README documents an option the checker lacks");
+  });
+
+  it("documents every CloudWatch metric with the records and dimensions that carry it", () => {
+    const from = readme.indexOf("## CloudWatch metrics, dashboard and alarms");
+    const section = readme.slice(from, readme.indexOf("\n## ", from + 1));
+    // The records' table comes before the subsections (the alarms have their own).
+    const table = section
+      .slice(0, section.indexOf("\n### "))
+      .split("\n")
+      .filter((l) => l.startsWith("| `"));
+    for (const [kind, spec] of Object.entries(RECORDS)) {
+      const row = table.find((r) => r.startsWith(`| \`${kind}\``));
+      assert.ok(row, `README has no row for the ${kind} record`);
+      for (const name of spec.metrics) assert.ok(row.includes(`\`${name}\``), `${kind}: ${name}`);
+      for (const d of spec.dimensionSets.flat())
+        assert.ok(row.includes(`\`${d}\``), `${kind}: ${d}`);
+    }
+    assert.equal(
+      table.length,
+      Object.keys(RECORDS).length,
+      "README documents a record the checker lacks",
+    );
+    for (const name of Object.keys(METRICS)) assert.ok(section.includes(`\`${name}\``), name);
+    assert.ok(section.includes(`| filter emf = "action"`));
+    assert.ok(Object.values(DIMENSION).every((d) => section.includes(`\`${d}\``)));
   });
 
   it("gives the test command that CI runs", () => {

@@ -330,6 +330,9 @@ describe("rollout discovery against moto", function () {
         "--json",
         "--interval",
         "5s",
+        "--alarm-topic-arn",
+        `arn:aws:sns:us-east-1:${OTHER}:ops`,
+        "--no-dashboard",
       ],
       { NODE_NO_WARNINGS: "1", PULUMI_BACKEND_URL: "" },
       60_000,
@@ -364,6 +367,12 @@ describe("rollout discovery against moto", function () {
       new RegExp(`arn:aws:iam::${OTHER}:role/${ROLE}`),
     );
     assert.equal(billing.config["cloudmap-health-checker:interval"], "5s");
+    assert.equal(
+      billing.config["cloudmap-health-checker:alarmTopicArn"],
+      `arn:aws:sns:us-east-1:${OTHER}:ops`,
+    );
+    assert.equal(billing.config["cloudmap-health-checker:dashboard"], "false");
+    assert.equal(billing.config["cloudmap-health-checker:alarms"], undefined, "unset stays unset");
     assert.equal(billing.config["cloudmap-health-checker:namespaceId"], billing.namespaceId);
     assert.equal(
       out.stacks[2]!.config["aws:assumeRoles"],

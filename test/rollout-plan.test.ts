@@ -269,13 +269,26 @@ describe("rollout planner", () => {
       targets,
       options: {
         ...OPTIONS,
-        settings: { checkPath: "/health" },
-        perNamespace: { y: { checkPath: "/ready", desiredCount: 2 } },
+        settings: { checkPath: "/health", alarmTopicArn: "arn:aws:sns:eu-west-1:1:ops" },
+        perNamespace: {
+          y: { checkPath: "/ready", desiredCount: 2, alarmActions: ["arn:aws:sns:eu-west-1:1:y"] },
+        },
       },
     });
     const [x, y] = plan.stacks;
     assert.equal(x!.config["cloudmap-health-checker:checkPath"], "/health");
     assert.equal(y!.config["cloudmap-health-checker:checkPath"], "/ready");
     assert.equal(y!.config["cloudmap-health-checker:desiredCount"], "2");
+    assert.equal(x!.config["cloudmap-health-checker:alarmActions"], undefined);
+    assert.equal(
+      y!.config["cloudmap-health-checker:alarmActions"],
+      JSON.stringify(["arn:aws:sns:eu-west-1:1:y"]),
+    );
+    for (const s of [x!, y!]) {
+      assert.equal(
+        s.config["cloudmap-health-checker:alarmTopicArn"],
+        "arn:aws:sns:eu-west-1:1:ops",
+      );
+    }
   });
 });

@@ -83,9 +83,56 @@ describe("stack program (mocks + setAllConfig)", function () {
       program.clusterArn,
       program.stateTableName,
       program.imageUri,
+      program.dashboardName,
     ]) {
       assert.ok(await valueOf(out), "every output resolves");
     }
+    assert.deepEqual(Object.keys(await valueOf(program.alarmArns)).sort(), [
+      "degraded",
+      "noCycle",
+      "outOfRotation",
+      "replacementsHeld",
+    ]);
+  });
+
+  it("passes the dashboard and alarm settings from stack config to the component", async () => {
+    const { createStack } = await import("../programs/stack");
+    const topic = `arn:aws:sns:${REGION}:${ACCOUNT}:ops`;
+    const pager = `arn:aws:sns:${REGION}:${ACCOUNT}:pager`;
+    setConfig({
+      ...required,
+      name: "monitored",
+      alarmTopicArn: topic,
+      alarmActions: [pager],
+      dashboard: false,
+    });
+    const monitored = createStack();
+    await valueOf(monitored.alarmArns);
+    await settle();
+    const alarms = childrenOf("monitored").filter(
+      (r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm",
+    );
+    assert.equal(alarms.length, 4);
+    for (const a of alarms) {
+      assert.deepEqual(a.inputs["alarmActions"], [topic, pager]);
+      assert.deepEqual(a.inputs["okActions"], [topic]);
+    }
+    assert.equal(await valueOf(monitored.dashboardName), undefined);
+    assert.equal(
+      childrenOf("monitored").filter((r) => r.type === "aws:cloudwatch/dashboard:Dashboard").length,
+      0,
+    );
+
+    setConfig({ ...required, name: "quiet", alarms: false });
+    const quiet = createStack();
+    assert.deepEqual(await valueOf(quiet.alarmArns), {});
+    await settle();
+    const kinds = childrenOf("quiet").map((r) => r.type);
+    assert.ok(!kinds.includes("aws:cloudwatch/metricAlarm:MetricAlarm"));
+    assert.ok(kinds.includes("aws:cloudwatch/dashboard:Dashboard"));
+
+    setConfig({ ...required, name: "refused", alarms: false, alarmTopicArn: topic });
+    assert.throws(() => createStack(), /`alarmTopicArn` is given, but `alarms` is false/);
   });
 
   it("runs the rollout's inline program from the same stack config", async () => {
@@ -95,6 +142,12 @@ describe("stack program (mocks + setAllConfig)", function () {
     for (const [key, out] of Object.entries(outputs)) {
       assert.ok(await valueOf(out as pulumi.Output<string>), `${key} resolves`);
     }
+    assert.match(
+      await valueOf(outputs["dashboardName"] as pulumi.Output<string>),
+      /^cmhc-inline-ns-prog$/,
+    );
+    const arns = await valueOf(outputs["alarmArns"] as pulumi.Output<Record<string, string>>);
+    assert.equal(Object.keys(arns).length, 4);
     await settle();
     assert.equal(
       childrenOf("inline").filter((r) => r.type === "aws:ecs/service:Service").length,

@@ -42,6 +42,8 @@ export interface CheckerConfig {
   readonly intervalMs: number;
   readonly listen: { readonly host: string; readonly port: number };
   readonly logLevel: string;
+  /** CloudWatch EMF records on the log stream; `auto` is resolved by the entry point (on ECS). */
+  readonly metricsFormat: "emf" | "off" | "auto";
   /** Probes in flight at once; `auto` sizes it each cycle (see autoConcurrency). */
   readonly concurrency: number | "auto";
   readonly resyncIntervalMs: number;
@@ -129,6 +131,7 @@ export function parseConfig(input: ConfigInput): CheckerConfig {
     intervalMs: intervalMs ?? 0,
     listen: get("listen", v.listen) ?? { host: "", port: 0 },
     logLevel: get("logLevel", v.logLevel) ?? "info",
+    metricsFormat: get("metricsFormat", v.metricsFormat) ?? "auto",
     concurrency: get("concurrency", v.concurrency) ?? "auto",
     resyncIntervalMs: get("resyncInterval", v.duration(1000)) ?? 0,
     maxMutationsPerSecond: get("maxMutationsPerSecond", v.positiveNumber) ?? 1,

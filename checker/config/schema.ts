@@ -249,6 +249,15 @@ export const OPTIONS = [
     default: "info",
     description: "trace, debug, info, warn, error, fatal or silent",
   },
+  {
+    key: "metricsFormat",
+    flag: "--metrics-format",
+    env: "CMHC_METRICS_FORMAT",
+    valueName: "format",
+    default: "auto",
+    description:
+      "emf: CloudWatch metrics as Embedded Metric Format records among the logs (the awslogs driver ships them, CloudWatch extracts them); off: none; auto: emf when running on ECS, else off",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTIONS)[number]["key"];

@@ -88,6 +88,7 @@ export const action: (text: string) => ActionSetting = oneOf([
   "custom-status",
   "observe",
 ]);
+export const metricsFormat = oneOf(["auto", "emf", "off"]);
 export const logLevel = oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
 /**

@@ -70,6 +70,11 @@ export class Checker {
   }
 
   /** Give up the lease (on shutdown) so a standby replica takes over at once. */
+  /** A cycle that threw: the loop has logged it; CloudWatch hears of it too. */
+  cycleFailed(error: string): void {
+    this.c.reporter.failedCycle(error);
+  }
+
   release(): Promise<void> {
     return this.c.leaseKeeper.release();
   }
@@ -196,7 +201,7 @@ export class Checker {
     phases.end("decide");
     const durationMs = clock.now() - started;
     const times = phases.times;
-    reporter.summary(started, durationMs, times, result, run.records.length);
+    reporter.summary(started, durationMs, times, result, run.records.length, run.failedBy);
     memory.lastEndMs = clock.now() - endFrom;
     logger.debug(
       { durationMs, phases: times, ...result.probeStats, actions: run.records.length },
@@ -378,6 +383,7 @@ export class Checker {
     );
     for (const r of records) {
       status.recordAction(r);
+      this.c.reporter.action(r);
       // Re-read what we changed: a revision token need not be monotonic (an emulator's is a sum
       // that another registration can bring back to the cached value).
       if (r.outcome === "ok") reader.invalidate(r.serviceId);

@@ -6,6 +6,7 @@ import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { StatusBook } from "../observability/status";
 import { CycleReporter } from "../observability/cycle-report";
+import { EmfPublisher, type EmfSink } from "../observability/emf";
 import type {
   CloudMapPort,
   Clock,
@@ -38,6 +39,8 @@ export interface CheckerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly status: StatusBook;
+  /** Where CloudWatch EMF records go (`--metrics-format emf`); undefined writes none. */
+  readonly emf?: EmfSink;
 }
 
 export interface Collaborators {
@@ -90,7 +93,18 @@ export function buildCollaborators(deps: CheckerDeps, namespace: NamespaceInfo):
       ecs: deps.ecs,
       onReplaced: (ecsService, at) => memory.lastReplacement.set(ecsService, at),
     }),
-    reporter: new CycleReporter({ logger, metrics, status, clock, intervalMs: config.intervalMs }),
+    reporter: new CycleReporter({
+      logger,
+      metrics,
+      status,
+      clock,
+      intervalMs: config.intervalMs,
+      emf:
+        deps.emf &&
+        new EmfPublisher(deps.emf, namespace, (why) =>
+          logger.warn({ namespace: namespace.id }, why),
+        ),
+    }),
     memory,
     concurrency: new ProbeConcurrency(),
     autoChecks: new AutoChecks(deps.ecs, clock, (arn, error, first) => {

@@ -33,6 +33,8 @@ export interface CycleRun {
   /** Results so far, and how many failed: what the degraded rule judges. */
   probed: number;
   failed: number;
+  /** Failed results by Cloud Map service name (they add up to `failed`). */
+  readonly failedBy: Map<string, number>;
   /** Probes this cycle makes. */
   readonly expected: number;
   /** Some service removes a target on one failure. */
@@ -71,6 +73,7 @@ export function newRun(
     pending: new Map(),
     probed: 0,
     failed: 0,
+    failedBy: new Map(),
     hairTrigger: r.listed.some((l) => l.policy.unhealthyThreshold <= 1),
     local: 0,
     localDetail: undefined,
@@ -148,7 +151,10 @@ export function land(
   memory.heard(item.key, r);
   run.pending.set(item.key, r);
   run.probed++;
-  if (!r.ok) run.failed++;
+  if (!r.ok) {
+    run.failed++;
+    run.failedBy.set(item.service, (run.failedBy.get(item.service) ?? 0) + 1);
+  }
   let decisive = isDecisive(memory.state.get(item.key), r, item.policy);
   if (decisive) run.toPlan.add(item.listedAt);
   if (run.probed >= run.recheckAt) {

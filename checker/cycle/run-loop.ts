@@ -12,7 +12,7 @@ import type { Checker } from "./checker";
 const MAX_BACKOFF_FACTOR = 8;
 
 export async function runLoop(
-  checker: Pick<Checker, "runCycle">,
+  checker: Pick<Checker, "runCycle"> & Partial<Pick<Checker, "cycleFailed">>,
   deps: {
     readonly clock: Clock;
     readonly logger: Logger;
@@ -36,6 +36,7 @@ export async function runLoop(
       failures++;
       status.lastError = describeAwsError(err);
       metrics.cycles.inc({ result: "failed" });
+      checker.cycleFailed?.(status.lastError);
       logger.error(
         {
           err: status.lastError,

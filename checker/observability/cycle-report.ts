@@ -8,10 +8,12 @@ import { STORM_RELEASE_MS, stormStatus, type StormBook } from "../plan/replace-s
 import { describeTask } from "../plan/task-signals";
 import type { ServiceProtocols } from "../read/auto-checks";
 import { address } from "../read/listing";
+import type { EmfPublisher } from "./emf";
 import type { Logger } from "./logger";
+import { STORM_BRAKES } from "./metric-catalog";
 import { Outages, type ReadProblem } from "./outages";
 import type { Metrics } from "./metrics";
-import type { ActionRecord, StatusBook } from "./status";
+import type { ActionRecord, CycleSummary, StatusBook } from "./status";
 
 /** What one cycle saw and did; `once` prints it as JSON. */
 export interface CycleReport {
@@ -50,6 +52,10 @@ export class CycleReporter {
   /** Service and rule of the brakes logged once while they hold (see ONCE_PER_SERVICE). */
   private readonly loggedBrakes = new Set<string>();
   private readonly outages: Outages;
+  /** In and out of rotation by service, as of the last `instances()`, for the EMF records. */
+  private rotation = new Map<string, { inRotation: number; outOfRotation: number }>();
+  /** `status.storeErrorCount` at the last cycle record. */
+  private storeErrorsBefore = 0;
 
   constructor(
     private readonly deps: {
@@ -58,6 +64,8 @@ export class CycleReporter {
       readonly status: StatusBook;
       readonly clock: Clock;
       readonly intervalMs: number;
+      /** CloudWatch EMF records; undefined writes none. */
+      readonly emf?: EmfPublisher;
     },
   ) {
     this.outages = new Outages(deps.logger, deps.status);
@@ -183,10 +191,15 @@ export class CycleReporter {
       string,
       { service: string; verdict: string; in_rotation: string; n: number }
     >();
+    const rotation = new Map<string, { inRotation: number; outOfRotation: number }>();
     for (const s of services) {
+      const r = { inRotation: 0, outOfRotation: 0 };
+      rotation.set(s.service.name, r);
       for (const o of s.instances) {
         const st = state.get(o.key);
         if (!st) continue;
+        if (st.inRotation) r.inRotation++;
+        else r.outOfRotation++;
         const id = `${s.service.name}\0${st.verdict}\0${st.inRotation}`;
         const c = counts.get(id);
         if (c) c.n++;
@@ -199,6 +212,7 @@ export class CycleReporter {
           });
       }
     }
+    this.rotation = rotation;
     metrics.instances.reset();
     for (const { n, ...labels } of counts.values()) metrics.instances.set(labels, n);
     status.showInstances(() =>
@@ -233,6 +247,7 @@ export class CycleReporter {
     phases: Readonly<PhaseTimes>,
     result: Plan,
     actions: number,
+    failedBy: ReadonlyMap<string, number> = new Map(),
   ): void {
     const { status, metrics, intervalMs, clock } = this.deps;
     const late = durationMs > intervalMs;
@@ -255,6 +270,51 @@ export class CycleReporter {
     };
     status.lastCycleCompletedAt = clock.now();
     status.lastError = undefined;
+    this.publishCycle(status.lastCycle, failedBy);
+  }
+
+  /** An action's EMF record, as it is recorded in /status. */
+  action(record: ActionRecord): void {
+    this.deps.emf?.action(record, this.deps.clock.now());
+  }
+
+  /** A failed cycle's EMF record (the loop logs it and sets `lastError`). */
+  failedCycle(error: string): void {
+    this.deps.emf?.failedCycle(this.deps.clock.now(), error);
+  }
+
+  /** The cycle's EMF records: the figures /status shows for it now. */
+  private publishCycle(c: CycleSummary, failedBy: ReadonlyMap<string, number>): void {
+    const { emf, status, clock } = this.deps;
+    if (emf === undefined) return;
+    const now = clock.now();
+    const health = status.health(now);
+    const services = new Map<
+      string,
+      { inRotation: number; outOfRotation: number; failed: number }
+    >();
+    for (const [name, r] of this.rotation) {
+      services.set(name, { ...r, failed: failedBy.get(name) ?? 0 });
+    }
+    emf.cycle({
+      at: now,
+      startedAt: c.startedAt,
+      durationMs: c.durationMs,
+      late: c.late,
+      degraded: !health.ok,
+      health: health.reason,
+      probed: c.probed,
+      failed: c.failed,
+      localErrors: status.localErrors?.count ?? 0,
+      actions: c.actions,
+      holds: c.holds,
+      replacementsHeld: c.holds.filter((h) => STORM_BRAKES.has(h.rule)).length,
+      replacementsStopped: status.replacementsStopped.length,
+      storeErrors: status.storeErrorCount - this.storeErrorsBefore,
+      leaseHolder: status.lease?.mine ?? true,
+      services,
+    });
+    this.storeErrorsBefore = status.storeErrorCount;
   }
 }
 

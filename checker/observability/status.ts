@@ -60,6 +60,8 @@ export class StatusBook {
   localErrors: { readonly count: number; readonly detail: string } | undefined;
   /** Last failure of the durable store, cleared when it answers again. */
   storeError: string | undefined;
+  /** Failed reads and writes of the durable store since start. */
+  storeErrorCount = 0;
   /** What the last cycle could not read from AWS, by source, since when (see outages.ts). */
   readonly blind: Partial<
     Record<"Cloud Map" | "ECS", { since: number; what: string; error: string }>

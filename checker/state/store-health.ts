@@ -20,6 +20,7 @@ export class StoreHealth {
 
   failed(error: string): void {
     this.metrics.storeErrors.inc();
+    this.status.storeErrorCount++;
     if (this.status.storeError === undefined) {
       this.logger.error({ err: error }, "state store unavailable: degraded, removing nothing");
     }

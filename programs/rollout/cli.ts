@@ -6,16 +6,22 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
 import { checkerEnvironment } from "../../components/checker-env";
+import { monitoringProblems } from "../../components/validate";
 import { currentAccount, targets } from "./aws";
 import { discoverAll, type DiscoveryResult } from "./discovery-run";
 import { fileBackendStacks } from "./existing";
 import { executePlan, listStacks, type Operation } from "./execute";
 import { planRollout, type RolloutOptions, type RolloutPlan, type StackSettings } from "./plan";
 import { printPlan, printSummary } from "./report";
-import { addSettingOptions, settingsFromFlags } from "./settings";
+import {
+  addMonitoringOptions,
+  addSettingOptions,
+  monitoringFromFlags,
+  settingsFromFlags,
+} from "./settings";
 import { addVerifyCommand } from "../verify/command";
 
-interface CliOptions {
+export interface CliOptions {
   regions?: string;
   accounts?: string;
   roleName?: string;
@@ -52,7 +58,7 @@ function toolVersion(): string {
 }
 
 /** Settings for every stack: the config file's `settings`, then flags. */
-function settingsFrom(o: CliOptions, file: ConfigFile): StackSettings {
+export function settingsFrom(o: CliOptions, file: ConfigFile): StackSettings {
   let desiredCount: number | undefined;
   if (o.desiredCount !== undefined) {
     desiredCount = Number(o.desiredCount);
@@ -61,6 +67,7 @@ function settingsFrom(o: CliOptions, file: ConfigFile): StackSettings {
   }
   const flags: StackSettings = {
     ...settingsFromFlags(o),
+    ...monitoringFromFlags(o),
     image: o.image,
     desiredCount,
     stateTableName: o.stateTableName,
@@ -74,7 +81,7 @@ function settingsFrom(o: CliOptions, file: ConfigFile): StackSettings {
  * Checks every stack's settings with the checker's own parser, before any stack is touched:
  * a bad value in the config file fails `plan` with the namespace and the setting named.
  */
-function validateSettings(settings: StackSettings, file: ConfigFile): void {
+export function validateSettings(settings: StackSettings, file: ConfigFile): void {
   const problems: string[] = [];
   const check = (where: string, s: StackSettings): void => {
     try {
@@ -82,6 +89,7 @@ function validateSettings(settings: StackSettings, file: ConfigFile): void {
     } catch (err) {
       problems.push(`${where}: ${err instanceof Error ? err.message : String(err)}`);
     }
+    for (const p of monitoringProblems(s)) problems.push(`${where}: ${p}`);
   };
   check("settings", settings);
   for (const [ns, own] of Object.entries(file.namespaces ?? {})) {
@@ -90,7 +98,7 @@ function validateSettings(settings: StackSettings, file: ConfigFile): void {
   if (problems.length > 0) throw new Error(problems.join("\n"));
 }
 
-interface ConfigFile {
+export interface ConfigFile {
   readonly settings?: StackSettings;
   readonly namespaces?: Record<string, StackSettings>;
 }
@@ -155,8 +163,9 @@ async function buildPlan(
   };
 }
 
-function addOptions(cmd: Command): Command {
+export function addOptions(cmd: Command): Command {
   addSettingOptions(cmd);
+  addMonitoringOptions(cmd);
   return cmd
     .option("--regions <list>", "comma-separated Regions (default: the SDK's Region)")
     .option(

@@ -47,6 +47,8 @@ export async function inlineProgram(fingerprint?: string): Promise<Record<string
     securityGroupId: c.securityGroupId,
     logGroupName: c.logGroupName,
     stateTableName: c.stateTableName,
+    dashboardName: c.dashboardName,
+    alarmArns: c.alarmArns,
     ...(fingerprint
       ? {
           [FINGERPRINT_OUTPUT]: pulumi

@@ -11,6 +11,7 @@ import {
   SETTING_KEYS,
   type Settings,
 } from "../../checker/config";
+import type { MonitoringSettings } from "./stack-config";
 
 type Key = keyof CheckerSettings;
 
@@ -65,4 +66,34 @@ export function settingsFromFlags(opts: Record<string, unknown>): CheckerSetting
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) out[key] = convert(key as Key, value);
   return out as CheckerSettings;
+}
+
+/** Flags for every stack's dashboard and alarms (component args, not checker settings). */
+export function addMonitoringOptions(cmd: Command): Command {
+  return cmd
+    .option("--alarm-topic-arn <arn>", "SNS topic every stack's alarms notify (alarm and OK)")
+    .option("--alarm-actions <arns>", "comma-separated ARNs every stack's alarms also notify")
+    .option("--no-alarms", "create no CloudWatch alarms")
+    .option("--no-dashboard", "create no CloudWatch dashboard");
+}
+
+/**
+ * The monitoring flags given. Commander defaults a lone `--no-x` to true: only false (the flag
+ * given) is passed on, so the config file's settings and the component's defaults still apply.
+ */
+export function monitoringFromFlags(opts: Record<string, unknown>): MonitoringSettings {
+  const arns = typeof opts["alarmActions"] === "string" ? opts["alarmActions"] : undefined;
+  return {
+    ...(opts["alarms"] === false ? { alarms: false } : {}),
+    ...(opts["dashboard"] === false ? { dashboard: false } : {}),
+    ...(typeof opts["alarmTopicArn"] === "string" ? { alarmTopicArn: opts["alarmTopicArn"] } : {}),
+    ...(arns === undefined
+      ? {}
+      : {
+          alarmActions: arns
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }),
+  };
 }

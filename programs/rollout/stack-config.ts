@@ -7,13 +7,22 @@ import type { CheckerSettings } from "../../components";
 import { CONFIG_NAMESPACE } from "../stack";
 import type { DiscoveredNamespace, Placement } from "./types";
 
-/** Settings for every stack (checker settings and image), or for one namespace. */
-export type StackSettings = CheckerSettings & {
-  readonly image?: string;
-  readonly stateTableName?: string;
-  readonly desiredCount?: number;
-  readonly clusterArn?: string;
-};
+/** Settings for every stack (checker settings, image, monitoring), or for one namespace. */
+export type StackSettings = CheckerSettings &
+  MonitoringSettings & {
+    readonly image?: string;
+    readonly stateTableName?: string;
+    readonly desiredCount?: number;
+    readonly clusterArn?: string;
+  };
+
+/** The component's dashboard and alarm args, as plain values. */
+export interface MonitoringSettings {
+  readonly alarms?: boolean;
+  readonly dashboard?: boolean;
+  readonly alarmTopicArn?: string;
+  readonly alarmActions?: string[];
+}
 
 /** The stack output holding the fingerprint of the config it was last deployed with. */
 export const FINGERPRINT_OUTPUT = "rolloutFingerprint";

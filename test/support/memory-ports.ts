@@ -122,7 +122,7 @@ export class MemoryEcs implements EcsPort {
     for (const [id, t] of this.tasks) if (t.desiredStatus === "STOPPED") out.add(id);
     return out;
   }
-  async describeServices(): Promise<Map<string, EcsServiceState>> {
+  async describeServices(_keys: readonly string[]): Promise<Map<string, EcsServiceState>> {
     return new Map();
   }
   async stopTask(_cluster: string, taskArn: string): Promise<void> {
