@@ -264,6 +264,10 @@ describe("rollout execution (Automation SDK + stand-in pulumi)", function () {
       `cmhc-${A}-eu-west-1-same`,
       `cmhc-${A}-eu-west-1-changed`,
     ]);
+    const alarmArns = { noCycle: `arn:aws:cloudwatch:eu-west-1:${A}:alarm:cmhc-no-cycle` };
+    process.env["STANDIN_OUTPUTS"] = JSON.stringify({
+      [`cmhc-${A}-eu-west-1-changed`]: { dashboardName: "cmhc-checker-ns-changed", alarmArns },
+    });
     const results = await executePlan(plan, "up", {
       concurrency: 2,
       pulumiRoot: root,
@@ -278,6 +282,9 @@ describe("rollout execution (Automation SDK + stand-in pulumi)", function () {
     );
     const touched = calls().filter((c) => c.args.includes(`cmhc-${A}-eu-west-1-same`));
     assert.deepEqual(touched, [], "the no-op stack is never selected");
+    // Where to look at each updated checker: its dashboard and alarms, from the stack outputs.
+    assert.equal(results[0]!.dashboardName, "cmhc-checker-ns-changed");
+    assert.deepEqual(results[0]!.alarmArns, alarmArns);
   });
 
   it("reads each stack's fingerprint from a file backend without the CLI", () => {

@@ -32,6 +32,9 @@ export interface StackResult {
   readonly changes: Readonly<Record<string, number>>;
   readonly durationMs: number;
   readonly error?: string;
+  /** After `up`: where to look at the stack's checker (its dashboard, its alarms). */
+  readonly dashboardName?: string;
+  readonly alarmArns?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -140,8 +143,11 @@ async function runOne(
     result: StackResult["result"],
     changes: Record<string, number>,
     error?: string,
+    outputs: OutputMap = {},
   ): StackResult => {
     log(`${s.name}: ${result}${error ? `: ${error}` : ""}`);
+    const dashboardName = outputs["dashboardName"]?.value as unknown;
+    const alarmArns = outputs["alarmArns"]?.value as unknown;
     return {
       stack: s.name,
       action: s.action,
@@ -149,6 +155,10 @@ async function runOne(
       changes,
       durationMs: Date.now() - started,
       ...(error ? { error } : {}),
+      ...(typeof dashboardName === "string" ? { dashboardName } : {}),
+      ...(typeof alarmArns === "object" && alarmArns !== null
+        ? { alarmArns: alarmArns as Record<string, string> }
+        : {}),
     };
   };
   const destroying = s.action === "destroy" || operation === "destroy";
@@ -188,7 +198,7 @@ async function runOne(
     }
     log(`${s.name}: updating`);
     const r = await stack.up({ onOutput: () => undefined });
-    return done("succeeded", counts(r.summary.resourceChanges));
+    return done("succeeded", counts(r.summary.resourceChanges), undefined, r.outputs);
   } catch (err) {
     return done("failed", {}, explain(err));
   } finally {

@@ -35,7 +35,7 @@ export function printPlan(plan: RolloutPlan, failures: readonly DiscoveryFailure
 }
 
 export function printSummary(results: readonly StackResult[]): void {
-  const rows = [["STACK", "ACTION", "RESULT", "CHANGES", "DURATION"]];
+  const rows = [["STACK", "ACTION", "RESULT", "CHANGES", "DURATION", "DASHBOARD"]];
   for (const r of results) {
     const changes = Object.entries(r.changes)
       .map(([k, n]) => `${k}:${n}`)
@@ -46,6 +46,7 @@ export function printSummary(results: readonly StackResult[]): void {
       r.result + (r.error ? ` (${r.error})` : ""),
       changes || "-",
       `${(r.durationMs / 1000).toFixed(1)}s`,
+      r.dashboardName ?? "",
     ]);
   }
   process.stdout.write(`${table(rows)}\n`);
