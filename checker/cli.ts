@@ -31,6 +31,7 @@ import { buildCheckerDeps } from "./wiring";
 import { buildAwsClients } from "./aws/clients";
 import { ensureStateTable } from "./state/init-table";
 import { addVerifyModes } from "./verify/modes";
+import { packageVersion } from "./version";
 
 /** Grace for a clean exit after SIGTERM before the process forces itself down. */
 const SHUTDOWN_DEADLINE_MS = 5000;
@@ -61,6 +62,11 @@ function start(
   }
   const stream = logStream(destination);
   const logger = createLogger(config.logLevel, stream);
+  // First line: which build runs (the image's label and /status say the same).
+  logger.info(
+    { version: packageVersion(), node: process.versions.node },
+    `${PROGRAM} ${packageVersion()} starting`,
+  );
   for (const u of unknownVariables(process.env)) {
     logger.warn({ variable: u.name, closest: u.closest }, describeUnknownVariable(u));
   }
@@ -221,6 +227,7 @@ export function buildProgram(): Command {
     .description(
       "Health checks for the instances of an AWS Cloud Map namespace (ECS Service Connect)",
     )
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`${PROGRAM}: ${text}`) })
     .showHelpAfterError(`(${PROGRAM} --help lists the commands, <command> --help its options)`);

@@ -10,13 +10,24 @@ import {
   type SettingKey,
   type Settings,
 } from "../checker/config";
-import type { CheckerSettings } from "./args";
+import type { logLevel, metricsFormat } from "../checker/config/values";
+import type { ActionSetting, CheckProtocol as CheckerProtocol } from "../checker/domain/types";
+import type { CheckAction, CheckerSettings, CheckProtocol, LogLevel, MetricsFormat } from "./args";
 
 // The component's settings are exactly the checker's settings (schema.ts SETTING_KEYS): a new
 // option that is not a component arg, or an arg that is no option, fails to compile here.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const settingsAreOptions: Same<keyof CheckerSettings, SettingKey> = true;
 void settingsAreOptions;
+// The args' enums (as const objects, for the schema of other languages) hold exactly the values
+// the checker's parser accepts: a value added to one and not the other fails to compile here.
+const enumsAreTheCheckers: [
+  Same<CheckProtocol, CheckerProtocol>,
+  Same<CheckAction, ActionSetting>,
+  Same<LogLevel, ReturnType<typeof logLevel>>,
+  Same<MetricsFormat, ReturnType<typeof metricsFormat>>,
+] = [true, true, true, true];
+void enumsAreTheCheckers;
 
 /** Settings as the checker's option schema spells them (strings, durations as typed). */
 export function toSettings(s: CheckerSettings): Settings {

@@ -22,35 +22,49 @@ import { monitoringOn, validateArgs } from "./validate";
 export const TYPE_TOKEN = "cloudmap-health-checker:index:CloudMapHealthChecker";
 const CONTAINER = "checker";
 
+/**
+ * A custom health checker for one AWS Cloud Map namespace (ECS Service Connect): a Fargate
+ * service that probes every instance and takes failing ones out of rotation, with its task and
+ * execution roles (least privilege), security group, log group, DynamoDB state table, and a
+ * CloudWatch dashboard and alarms.
+ */
 export class CloudMapHealthChecker extends pulumi.ComponentResource {
+  /** ARN of the checker's ECS service. */
   readonly serviceArn: pulumi.Output<string>;
+  /** ARN of the checker task's IAM role. */
   readonly taskRoleArn: pulumi.Output<string>;
+  /** ARN of the IAM role ECS starts the task with (logs, image pull). */
   readonly executionRoleArn: pulumi.Output<string>;
+  /** ID of the checker's own (egress-only) security group. */
   readonly securityGroupId: pulumi.Output<string>;
+  /** Name of the checker's CloudWatch log group. */
   readonly logGroupName: pulumi.Output<string>;
+  /** ARN of the ECS cluster the checker runs in (the given one, or the new one). */
   readonly clusterArn: pulumi.Output<string>;
+  /** Name of the DynamoDB state table (the given one, or the new one). */
   readonly stateTableName: pulumi.Output<string>;
+  /** URI of the checker image the task runs. */
   readonly imageUri: pulumi.Output<string>;
-  /** The CloudWatch dashboard's name; undefined without one. */
+  /** The CloudWatch dashboard's name, when there is one (`dashboard`). */
   readonly dashboardName: pulumi.Output<string | undefined>;
-  /** The alarms' ARNs by alarm (degraded, noCycle, outOfRotation, replacementsHeld); empty without. */
+  /** The alarms' ARNs by alarm (degraded, noCycle, outOfRotation, replacementsHeld); empty without alarms. */
   readonly alarmArns: pulumi.Output<Record<string, string>>;
 
   constructor(
     name: string,
-    inputArgs: CloudMapHealthCheckerArgs,
+    args: CloudMapHealthCheckerArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super(TYPE_TOKEN, name, {}, opts);
     // Defaults resolved once: validation and every resource below read the same values.
-    const args = withDefaults(inputArgs);
-    validateArgs(args);
-    const statusPort = args.statusPort;
+    const resolved = withDefaults(args);
+    validateArgs(resolved);
+    const statusPort = resolved.statusPort;
     const { env, intervalMs, replaces, readsTaskDefinitions } = checkerEnvironment(
-      args,
+      resolved,
       statusPort,
     );
-    const tags = { "app:name": "cloudmap-health-checker", ...args.tags };
+    const tags = { "app:name": "cloudmap-health-checker", ...resolved.tags };
     const parent = { parent: this };
 
     const identity = aws.getCallerIdentityOutput({}, parent);
@@ -59,15 +73,15 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
 
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
-      { retentionInDays: args.logRetentionInDays, tags },
+      { retentionInDays: resolved.logRetentionInDays, tags },
       parent,
     );
 
     // State table: the checker's own schema definition, unless one is given.
     let stateTableName: pulumi.Output<string>;
     let stateTableArn: pulumi.Output<string>;
-    if (args.stateTableName !== undefined) {
-      stateTableName = pulumi.output(args.stateTableName);
+    if (resolved.stateTableName !== undefined) {
+      stateTableName = pulumi.output(resolved.stateTableName);
       stateTableArn = pulumi.interpolate`arn:${partition.partition}:dynamodb:${region.region}:${identity.accountId}:table/${stateTableName}`;
     } else {
       const { partitionKey, sortKey, ttlAttribute, billingMode } = STATE_TABLE_SCHEMA;
@@ -92,7 +106,13 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     }
 
     // Image: given, or built from checker/Dockerfile into a repository the component owns.
-    const { imageUri, repositoryArn } = checkerImage(name, args, partition.partition, tags, parent);
+    const { imageUri, repositoryArn } = checkerImage(
+      name,
+      resolved,
+      partition.partition,
+      tags,
+      parent,
+    );
 
     // Both roles trust ECS tasks of the account and Region the stack deploys to, no others.
     const assumeRolePolicy = ecsTasksAssumeRolePolicy({
@@ -121,8 +141,8 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
             partition.partition,
             region.region,
             identity.accountId,
-            args.namespaceId,
-            pulumi.all(args.ecsClusterArns),
+            resolved.namespaceId,
+            pulumi.output(resolved.ecsClusterArns),
             stateTableArn,
           ])
           .apply(([p, r, accountId, namespaceId, clusterArns, tableArn]) =>
@@ -147,14 +167,14 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     const securityGroup = egressOnlySecurityGroup(
       name,
       {
-        vpcId: args.vpcId,
+        vpcId: resolved.vpcId,
         description: "cloudmap-health-checker: egress to the checked tasks and AWS APIs",
         tags,
       },
       parent,
     );
-    (args.targetSecurityGroupIds ?? []).forEach((groupId, g) => {
-      for (const port of args.targetPorts ?? []) {
+    (resolved.targetSecurityGroupIds ?? []).forEach((groupId, g) => {
+      for (const port of resolved.targetPorts ?? []) {
         new aws.vpc.SecurityGroupIngressRule(
           `${name}-target-${g}-${port}`,
           {
@@ -172,8 +192,8 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     });
 
     let clusterArn: pulumi.Output<string>;
-    if (args.clusterArn !== undefined) {
-      clusterArn = pulumi.output(args.clusterArn);
+    if (resolved.clusterArn !== undefined) {
+      clusterArn = pulumi.output(resolved.clusterArn);
     } else {
       const cluster = new aws.ecs.Cluster(
         `${name}-cluster`,
@@ -184,13 +204,13 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     }
 
     const environment = pulumi
-      .all([args.namespaceId, stateTableName])
+      .all([resolved.namespaceId, stateTableName])
       .apply(([namespaceId, table]) =>
         Object.entries({
           ...env,
           CMHC_NAMESPACE: namespaceId,
           CMHC_STATE_TABLE: table,
-          NODE_OPTIONS: nodeOptions(args.memory),
+          NODE_OPTIONS: nodeOptions(resolved.memory),
         })
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([key, value]) => ({ name: key, value })),
@@ -233,12 +253,12 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
       `${name}-task`,
       {
         family: `${name}-cloudmap-health-checker`,
-        cpu: String(args.cpu),
-        memory: String(args.memory),
+        cpu: String(resolved.cpu),
+        memory: String(resolved.memory),
         networkMode: "awsvpc",
         requiresCompatibilities: ["FARGATE"],
         runtimePlatform: {
-          cpuArchitecture: args.architecture,
+          cpuArchitecture: resolved.architecture,
           operatingSystemFamily: "LINUX",
         },
         executionRoleArn: execution.arn,
@@ -254,14 +274,14 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
       {
         cluster: clusterArn,
         taskDefinition: taskDefinition.arn,
-        desiredCount: args.desiredCount,
+        desiredCount: resolved.desiredCount,
         launchType: "FARGATE",
         networkConfiguration: {
-          subnets: args.subnetIds,
+          subnets: resolved.subnetIds,
           securityGroups: pulumi
-            .all([securityGroup.id, pulumi.all(args.securityGroupIds ?? [])])
+            .all([securityGroup.id, pulumi.output(resolved.securityGroupIds ?? [])])
             .apply(([own, extra]) => [own, ...extra]),
-          assignPublicIp: args.assignPublicIp,
+          assignPublicIp: resolved.assignPublicIp,
         },
         // Two checkers never overlap for long: stop the old one before starting the new.
         deploymentMinimumHealthyPercent: 0,
@@ -279,15 +299,15 @@ export class CloudMapHealthChecker extends pulumi.ComponentResource {
     const monitoring = createMonitoring(
       {
         name,
-        namespaceId: args.namespaceId,
+        namespaceId: resolved.namespaceId,
         intervalMs,
         region: region.region,
         logGroupName: logGroup.name,
         clusterArn,
         serviceName: service.name,
-        ...monitoringOn(args),
-        alarmTopicArn: args.alarmTopicArn,
-        alarmActions: args.alarmActions,
+        ...monitoringOn(resolved),
+        alarmTopicArn: resolved.alarmTopicArn,
+        alarmActions: resolved.alarmActions,
         tags,
       },
       parent,

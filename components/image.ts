@@ -1,12 +1,11 @@
 // The checker's image: one given, or built from checker/Dockerfile into a private ECR repository
-// the component owns. The verify experiment runs the same image in its extra modes.
+// the component owns (how, from a checkout or an installed package alike: image-build.ts). The
+// verify experiment runs the same image in its extra modes.
 
-import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx"; // awsx only to build and push the image
 import * as pulumi from "@pulumi/pulumi";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { imageBuild } from "./image-build";
 
 /** The repository ARN of a private ECR image URI, so the execution role may pull it. */
 export function ecrRepositoryArn(image: string, partition: string): string | undefined {
@@ -40,12 +39,14 @@ export function checkerImage(
     },
     parent,
   );
+  const build = imageBuild();
   const image = new awsx.ecr.Image(
     `${name}-image`,
     {
       repositoryUrl: repo.repositoryUrl,
-      context: ROOT,
-      dockerfile: path.join(ROOT, "checker", "Dockerfile"),
+      context: build.context,
+      dockerfile: build.dockerfile,
+      args: { ...build.args },
       platform: args.architecture === "ARM64" ? "linux/arm64" : "linux/amd64",
     },
     parent,

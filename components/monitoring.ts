@@ -280,7 +280,7 @@ export interface MonitoringInput {
   readonly alarms: boolean;
   readonly dashboard: boolean;
   readonly alarmTopicArn?: pulumi.Input<string>;
-  readonly alarmActions?: pulumi.Input<string>[];
+  readonly alarmActions?: pulumi.Input<pulumi.Input<string>[]>;
   readonly tags: Record<string, string>;
 }
 
@@ -302,7 +302,15 @@ export function createMonitoring(
   if (m.alarms) {
     // The topic hears both ways; other actions only when an alarm fires.
     const topic = m.alarmTopicArn === undefined ? [] : [m.alarmTopicArn];
-    const alarmActions = [...topic, ...(m.alarmActions ?? [])];
+    const more = m.alarmActions;
+    // A list as given (left out when empty); one output of a list (from another language's
+    // program or a stack reference) is joined to the topic when known.
+    const alarmActions =
+      more === undefined || Array.isArray(more)
+        ? [...topic, ...(more ?? [])]
+        : pulumi
+            .all([pulumi.all(topic), pulumi.output(more)])
+            .apply(([t, extra]) => [...t, ...extra]);
     const specs = alarmSpecs(m.intervalMs);
     for (const key of ALARM_KEYS) {
       const spec = specs[key];
@@ -323,7 +331,7 @@ export function createMonitoring(
           evaluationPeriods: spec.evaluationPeriods,
           datapointsToAlarm: spec.datapointsToAlarm,
           treatMissingData: spec.treatMissingData,
-          ...(alarmActions.length > 0 ? { alarmActions } : {}),
+          ...(Array.isArray(alarmActions) && alarmActions.length === 0 ? {} : { alarmActions }),
           ...(topic.length > 0 ? { okActions: topic } : {}),
           tags: m.tags,
         },

@@ -131,7 +131,9 @@ export function monitoringProblems(a: MonitoringArgs): string[] {
     if (a.alarmTopicArn !== undefined) {
       problems.push(`\`alarmTopicArn\` is given, but ${why}: no alarm would notify it`);
     }
-    if ((a.alarmActions ?? []).length > 0) {
+    const actions = a.alarmActions;
+    // A list is given when not empty; one output of a list counts as given.
+    if (actions !== undefined && (!Array.isArray(actions) || actions.length > 0)) {
       problems.push(`\`alarmActions\` is given, but ${why}: no alarm would notify them`);
     }
   }

@@ -68,7 +68,7 @@ function typed(key: SettingKey): unknown {
     case "json":
       return JSON.parse(text) as unknown;
     default:
-      return key === "concurrency" ? Number(text) : text;
+      return text;
   }
 }
 

@@ -1,6 +1,8 @@
-// Execution through the real Automation SDK, with a stand-in `pulumi` on a PulumiCommand root
-// (the real CLI cannot be installed here): stack names, config, account guard, concurrency,
-// error isolation, prune.
+// Execution through the real Automation SDK, with a stand-in `pulumi` on a PulumiCommand root:
+// what the real CLI cannot be made to produce here (a concurrent update, a failed update), and
+// the exact commands sent (stack names, config, account guard, concurrency, prune). The happy
+// path against the real engine (listing stacks and their fingerprints, no-op stacks never
+// selected, outputs in the results) is in rollout-engine.test.ts.
 
 import { strict as assert } from "node:assert";
 import {
@@ -17,7 +19,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileBackendStacks } from "../programs/rollout/existing";
-import { executePlan, listStacks } from "../programs/rollout/execute";
+import { executePlan } from "../programs/rollout/execute";
 import { planRollout } from "../programs/rollout/plan";
 import type { DiscoveredNamespace } from "../programs/rollout/types";
 
@@ -176,11 +178,13 @@ describe("rollout execution (Automation SDK + stand-in pulumi)", function () {
     assert.ok(!all.some((c) => c.args[0] === "up" && stackArg(c) === `cmhc-${A}-eu-west-1-gone`));
     // Bounded concurrency: never more than 2 operations at once.
     const ops = all.filter((c) => ["up", "destroy"].includes(c.args[0]!));
+    // Operations running as each one starts (where the count peaks).
     const overlap = Math.max(
-      ...ops.map((o) => ops.filter((p) => p.started < o.ended && p.ended > o.started).length),
+      ...ops.map((o) => ops.filter((p) => p.started <= o.started && o.started < p.ended).length),
     );
     assert.ok(overlap <= 2, `at most 2 stacks at once, saw ${overlap}`);
-    assert.ok(overlap >= 2, "stacks do run in parallel");
+    // That they do run 2 at once is shown on the real engine (rollout-engine.test.ts (d)), whose
+    // program waits for a second run: here the stand-in's timing on a loaded machine decides.
     // One work directory per stack, all removed.
     const dirs = new Set(all.filter((c) => c.args[0] === "up").map((c) => c.cwd));
     assert.equal(dirs.size, 5, "one work directory per stack");
@@ -226,65 +230,6 @@ describe("rollout execution (Automation SDK + stand-in pulumi)", function () {
           c.args.includes(`cmhc-${A}-eu-west-1-split`),
       ),
     );
-  });
-
-  it("lists existing stacks through the CLI, with the fingerprint each exports", async () => {
-    process.env["STANDIN_STACKS"] = JSON.stringify(["cmhc-b", "cmhc-a"]);
-    process.env["STANDIN_OUTPUTS"] = JSON.stringify({
-      "cmhc-a": { rolloutFingerprint: "abc", serviceArn: "arn:x" },
-    });
-    assert.deepEqual(await listStacks(root), [
-      { name: "cmhc-a", fingerprint: "abc" },
-      { name: "cmhc-b" },
-    ]);
-  });
-
-  it("runs nothing for a stack already deployed with its fingerprint, and exports it on up", async () => {
-    const options = {
-      stackPrefix: "cmhc",
-      namespaces: undefined,
-      prune: false,
-      settings: { image: "img:1" },
-      perNamespace: {},
-      toolVersion: "0.0.0-test",
-    };
-    const targets = [{ accountId: A, region: "eu-west-1", roleArn: undefined }];
-    const fresh = planRollout({ discovered: [ns(A, "same")], existing: [], targets, options });
-    const print = fresh.stacks[0]!.fingerprint!;
-    const plan = planRollout({
-      discovered: [ns(A, "same"), ns(A, "changed")],
-      existing: [
-        { name: `cmhc-${A}-eu-west-1-same`, fingerprint: print },
-        { name: `cmhc-${A}-eu-west-1-changed`, fingerprint: "stale" },
-      ],
-      targets,
-      options,
-    });
-    process.env["STANDIN_STACKS"] = JSON.stringify([
-      `cmhc-${A}-eu-west-1-same`,
-      `cmhc-${A}-eu-west-1-changed`,
-    ]);
-    const alarmArns = { noCycle: `arn:aws:cloudwatch:eu-west-1:${A}:alarm:cmhc-no-cycle` };
-    process.env["STANDIN_OUTPUTS"] = JSON.stringify({
-      [`cmhc-${A}-eu-west-1-changed`]: { dashboardName: "cmhc-checker-ns-changed", alarmArns },
-    });
-    const results = await executePlan(plan, "up", {
-      concurrency: 2,
-      pulumiRoot: root,
-      log: () => undefined,
-    });
-    assert.deepEqual(
-      results.map((r) => [r.stack, r.result]),
-      [
-        [`cmhc-${A}-eu-west-1-changed`, "succeeded"],
-        [`cmhc-${A}-eu-west-1-same`, "skipped"],
-      ],
-    );
-    const touched = calls().filter((c) => c.args.includes(`cmhc-${A}-eu-west-1-same`));
-    assert.deepEqual(touched, [], "the no-op stack is never selected");
-    // Where to look at each updated checker: its dashboard and alarms, from the stack outputs.
-    assert.equal(results[0]!.dashboardName, "cmhc-checker-ns-changed");
-    assert.deepEqual(results[0]!.alarmArns, alarmArns);
   });
 
   it("reads each stack's fingerprint from a file backend without the CLI", () => {

@@ -15,7 +15,7 @@ import {
 
 installPulumiMocks();
 
-type Components = typeof import("../components");
+type Components = typeof import("../components/verify-experiment");
 
 interface Statement {
   Sid?: string;
@@ -31,7 +31,7 @@ describe("VerifyExperiment component (mocks)", function () {
   let counter = 0;
 
   before(async () => {
-    lib = await import("../components");
+    lib = await import("../components/verify-experiment");
   });
 
   async function make(image?: string) {

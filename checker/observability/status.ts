@@ -4,6 +4,7 @@ import type { Action, Hold, InstanceState, ProbeResult } from "../domain/types";
 import type { PhaseTimes } from "../cycle/phases";
 import type { StormStatus } from "../plan/replace-storm";
 import type { ServiceProtocols } from "../read/auto-checks";
+import { packageVersion } from "../version";
 
 export interface ActionRecord {
   readonly at: string;
@@ -156,6 +157,7 @@ export class StatusBook {
   /** The /status body; without `instances` (large in a big namespace), only the rest. */
   toJSON(now: number, opts: { instances?: boolean } = {}): unknown {
     return {
+      version: packageVersion(),
       namespace: this.namespace,
       health: this.health(now),
       lastCycle: this.lastCycle,

@@ -3,7 +3,6 @@
 // accounts and Regions. `plan` discovers and prints; preview/up/destroy run the plan.
 
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { Command } from "commander";
 import { checkerEnvironment } from "../../components/checker-env";
 import { monitoringProblems } from "../../components/validate";
@@ -20,6 +19,7 @@ import {
   settingsFromFlags,
 } from "./settings";
 import { addVerifyCommand } from "../verify/command";
+import { packageVersion } from "../../checker/version";
 
 export interface CliOptions {
   regions?: string;
@@ -49,12 +49,7 @@ const list = (s: string | undefined): string[] | undefined =>
 
 /** The tool's version: part of every stack's fingerprint, so an upgrade updates each stack. */
 function toolVersion(): string {
-  const pkg = JSON.parse(
-    readFileSync(path.resolve(__dirname, "../../../package.json"), "utf8"),
-  ) as {
-    version: string;
-  };
-  return pkg.version;
+  return packageVersion();
 }
 
 /** Settings for every stack: the config file's `settings`, then flags. */
@@ -222,9 +217,11 @@ function runCommand(operation: Operation) {
 }
 
 export function buildRolloutProgram(): Command {
-  const program = new Command("cloudmap-health-checker-rollout").description(
-    "Discover ECS Service Connect namespaces across accounts and Regions; keep one checker stack per namespace",
-  );
+  const program = new Command("cloudmap-health-checker-rollout")
+    .version(packageVersion())
+    .description(
+      "Discover ECS Service Connect namespaces across accounts and Regions; keep one checker stack per namespace",
+    );
   addOptions(
     program.command("plan").description("discover and print what would happen; touches no stack"),
   ).action(planCommand);

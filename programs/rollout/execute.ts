@@ -62,6 +62,12 @@ export async function inlineProgram(fingerprint?: string): Promise<Record<string
   };
 }
 
+/**
+ * What runs as a stack's program, given the fingerprint it must export (under
+ * FINGERPRINT_OUTPUT) once deployed. Always inlineProgram outside tests.
+ */
+export type StackProgram = (fingerprint: string | undefined) => Promise<Record<string, unknown>>;
+
 const commands = new Map<string, Promise<PulumiCommand>>();
 /** One PulumiCommand for every workspace (many parallel lookups can mis-detect the version). */
 export function pulumiCommand(root: string | undefined): Promise<PulumiCommand> {
@@ -122,12 +128,23 @@ function counts(map: OpMap | undefined): Record<string, number> {
 export async function executePlan(
   plan: RolloutPlan,
   operation: Operation,
-  opts: { concurrency: number; pulumiRoot?: string; log: (line: string) => void },
+  opts: {
+    concurrency: number;
+    pulumiRoot?: string;
+    log: (line: string) => void;
+    /**
+     * The program each stack runs; inlineProgram unless given. Tests pass one that reads the
+     * stack config the same way but creates no provider resources, so the whole execution
+     * path runs against the real Pulumi engine without cloud credentials or provider plugins.
+     */
+    program?: StackProgram;
+  },
 ): Promise<StackResult[]> {
   const cmd = await pulumiCommand(opts.pulumiRoot);
+  const program = opts.program ?? inlineProgram;
   const results: StackResult[] = [];
   await pool(plan.stacks, opts.concurrency, async (s) => {
-    results.push(await runOne(s, operation, cmd, opts.log));
+    results.push(await runOne(s, operation, cmd, program, opts.log));
   });
   return results.sort((a, b) => a.stack.localeCompare(b.stack));
 }
@@ -136,6 +153,7 @@ async function runOne(
   s: PlannedStack,
   operation: Operation,
   cmd: PulumiCommand,
+  program: StackProgram,
   log: (line: string) => void,
 ): Promise<StackResult> {
   const started = Date.now();
@@ -173,7 +191,7 @@ async function runOne(
     const args = {
       stackName: s.name,
       projectName: PROJECT,
-      program: () => inlineProgram(s.fingerprint),
+      program: () => program(s.fingerprint),
     };
     const stack = destroying
       ? await LocalWorkspace.selectStack(args, workspaceOptions(cmd, workDir))
@@ -187,8 +205,14 @@ async function runOne(
     }
     if (operation === "preview") {
       log(`${s.name}: previewing`);
-      const r = destroying ? await stack.previewDestroy() : await stack.preview();
-      return done("succeeded", counts(r.changeSummary));
+      try {
+        const r = destroying ? await stack.previewDestroy() : await stack.preview();
+        return done("succeeded", counts(r.changeSummary));
+      } finally {
+        // A preview needs a stack, but must leave none behind: the next plan would then call
+        // the new namespace's stack an update of an empty one.
+        if (!s.exists) await stack.workspace.removeStack(s.name).catch(() => undefined);
+      }
     }
     if (destroying) {
       log(`${s.name}: destroying`);

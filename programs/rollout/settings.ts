@@ -28,8 +28,7 @@ function convert(key: Key, t: string): unknown {
     case "json":
       return JSON.parse(t) as unknown;
     default:
-      // `concurrency` takes a number or `auto`: pass either as typed.
-      return key === "concurrency" && /^\d+$/.test(t.trim()) ? Number(t) : t;
+      return t;
   }
 }
 
