@@ -55,7 +55,9 @@ cmhc_pulumi_cli() {
   mkdir -p "$parent" || return 1
   local tmp
   tmp="$(mktemp -d "$parent/pulumi-v$version.tmp.XXXXXX")" || return 1
-  trap 'rm -rf "$tmp"' EXIT
+  # Expanded now: the function's `tmp` is gone by the time the shell exits.
+  # shellcheck disable=SC2064
+  trap "rm -rf -- '$tmp'" EXIT
   trap 'exit 1' HUP INT TERM
   echo "pulumi-cli: building the Pulumi CLI v$version with $("$go" version | cut -d' ' -f3) from the Go module proxy into $cache (a few minutes on a fresh machine)" >&2
   mkdir -p "$tmp/src" "$tmp/root/bin" || return 1
