@@ -44,11 +44,15 @@ export function metricPeriodSeconds(intervalMs: number): number {
   return Math.max(60, 60 * Math.ceil(intervalMs / 60_000));
 }
 
+/** Cycles a replica completes in one period (integer ms: no float rounding on intervals like 7s). */
+export function cyclesPerPeriod(intervalMs: number): number {
+  return Math.max(1, Math.floor((metricPeriodSeconds(intervalMs) * 1000) / intervalMs));
+}
+
 /** The alarms for a checker cycling every `intervalMs`. */
 export function alarmSpecs(intervalMs: number): Record<AlarmKey, AlarmSpec> {
   const period = metricPeriodSeconds(intervalMs);
-  // Cycles per period (integer ms: no float rounding on intervals like 7s).
-  const perPeriod = Math.max(1, Math.floor((period * 1000) / intervalMs));
+  const perPeriod = cyclesPerPeriod(intervalMs);
   const periods = (n: number) => ({ evaluationPeriods: n, datapointsToAlarm: n });
   return {
     degraded: {
@@ -213,7 +217,7 @@ export function dashboardBody(d: DashboardData): { widgets: Widget[] } {
       [
         {
           id: "replicas",
-          expression: `cycles / ${Math.max(1, Math.floor((period * 1000) / d.intervalMs))}`,
+          expression: `cycles / ${cyclesPerPeriod(d.intervalMs)}`,
           label: "replicas cycling",
         },
       ],

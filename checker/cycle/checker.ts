@@ -69,12 +69,12 @@ export class Checker {
     return new Checker(deps, buildCollaborators(deps, namespace));
   }
 
-  /** Give up the lease (on shutdown) so a standby replica takes over at once. */
   /** A cycle that threw: the loop has logged it; CloudWatch hears of it too. */
   cycleFailed(error: string): void {
     this.c.reporter.failedCycle(error);
   }
 
+  /** Give up the lease (on shutdown) so a standby replica takes over at once. */
   release(): Promise<void> {
     return this.c.leaseKeeper.release();
   }

@@ -15,6 +15,7 @@ import { printPlan, printSummary } from "./report";
 import {
   addMonitoringOptions,
   addSettingOptions,
+  commaList,
   monitoringFromFlags,
   settingsFromFlags,
 } from "./settings";
@@ -42,10 +43,7 @@ export interface CliOptions {
 }
 
 const list = (s: string | undefined): string[] | undefined =>
-  s
-    ?.split(",")
-    .map((x) => x.trim())
-    .filter(Boolean);
+  s === undefined ? undefined : commaList(s);
 
 /** The tool's version: part of every stack's fingerprint, so an upgrade updates each stack. */
 function toolVersion(): string {

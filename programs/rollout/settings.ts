@@ -15,16 +15,21 @@ import type { MonitoringSettings } from "./stack-config";
 
 type Key = keyof CheckerSettings;
 
+/** A comma-separated flag value as a list, blanks dropped. */
+export function commaList(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** Flag text -> the component's typed value, by the option's shape in the checker's schema. */
 function convert(key: Key, t: string): unknown {
   switch (optionSpec(key).shape) {
     case "number":
       return Number(t);
     case "list":
-      return t
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
+      return commaList(t);
     case "json":
       return JSON.parse(t) as unknown;
     default:
@@ -86,13 +91,6 @@ export function monitoringFromFlags(opts: Record<string, unknown>): MonitoringSe
     ...(opts["alarms"] === false ? { alarms: false } : {}),
     ...(opts["dashboard"] === false ? { dashboard: false } : {}),
     ...(typeof opts["alarmTopicArn"] === "string" ? { alarmTopicArn: opts["alarmTopicArn"] } : {}),
-    ...(arns === undefined
-      ? {}
-      : {
-          alarmActions: arns
-            .split(",")
-            .map((s) => s.trim())
-            .filter(Boolean),
-        }),
+    ...(arns === undefined ? {} : { alarmActions: commaList(arns) }),
   };
 }
